@@ -1,0 +1,66 @@
+# The degrees-of-freedom book. Two commands do everything:
+#   make book   create .venv, install, fetch offline data, execute every chapter, build the HTML
+#   make test   unit tests + nbval regression tests of the chapters (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FMNIST_DIR := /usr/share/datasets/fashion-mnist
+
+.PHONY: book test venv data notebooks html refs check clean benchmark help
+
+help:
+	@echo "make book       build the whole book (installs, fetches data, runs every chapter)"
+	@echo "make test       run the unit and notebook regression tests"
+	@echo "make notebooks  execute every chapter at its default parameters"
+	@echo "make chapter NB=01_baselines PRESET=cpu-large   execute one chapter with a preset"
+	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
+	@echo "make benchmark  print the speed and memory ratios of benchmarks/"
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Real Fashion-MNIST ships as a Debian package; everything else comes through TFDS (online).
+data:
+	@if [ -f $(FMNIST_DIR)/train-images-idx3-ubyte.gz ] || [ -n "$$DOF_DATA_DIR" ]; then \
+	  echo "Fashion-MNIST found"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -qq dataset-fashion-mnist >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist)) && echo "installed dataset-fashion-mnist"; \
+	else \
+	  echo "Fashion-MNIST missing: run 'sudo apt-get install dataset-fashion-mnist' or set DOF_DATA_DIR"; exit 1; \
+	fi
+
+notebooks: venv data
+	$(PY) -m dof_helpers.runner all
+
+chapter: venv data
+	$(PY) -m dof_helpers.runner run $(NB) $(if $(PRESET),--preset $(PRESET),)
+
+html: venv
+	$(PY) -m dof_helpers.runner check
+	mkdir -p book/_generated
+	$(PY) -m dof_helpers.runner status > book/_generated/status_table.md
+	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
+	@echo "open _build/html/index.html"
+
+book: notebooks html
+
+refs: venv data
+	$(PY) -m dof_helpers.runner refs $(NB)
+
+test: venv data
+	$(PY) -m pytest -q tests --nbval-lax --nbval-current-env -p no:cacheprovider
+
+benchmark: venv
+	$(PY) benchmarks/subspace_step.py
+
+clean:
+	rm -rf _build

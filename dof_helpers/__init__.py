@@ -1,0 +1,21 @@
+"""dof_helpers: the shared package of the degrees-of-freedom book.
+
+Reproduces and extends Larsen, Fort, Becker & Ganguli, "How many degrees of freedom do
+we need to train deep networks: a loss landscape perspective" (ICLR 2022).
+
+Modules (import the one you need; nothing heavy is imported here):
+
+- ``data``       datasets as normalised arrays, batches from explicit keys
+- ``models``     Conv-2, Conv-3, ResNet20v1, MLP 784-200-200-10 (Flax)
+- ``subspace``   w(theta) = w_t + A theta with dense, Fastfood and orthonormal bases (eq. 2.2)
+- ``optim``      Adam (standard and the original code's variant), momentum SGD
+- ``train``      jitted steps, epochs, evaluation, batched runs
+- ``sweep``      resumable sweeps over (method, d, t, seed) writing tidy records
+- ``thresholds`` success probability P_s (eq. 2.3), d* (Definition 2.1), d_int90
+- ``geometry``   Gaussian width, Gordon's escape theorem, local angular dimension
+- ``quadratic``  the quadratic-well experiments (Section 3.2)
+- ``records``    crash-safe JSON-lines records
+- ``plotting``   the house style and every figure type
+- ``runner``     execute a chapter with papermill, optionally with a preset
+"""
+__version__ = "0.1.0"

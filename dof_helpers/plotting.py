@@ -1,0 +1,199 @@
+"""The book's one plotting module: a house style and the figure types every chapter uses.
+
+Every figure in the book is drawn by a function here from tidy records or arrays that
+code computed beside it. Colours follow the method (random affine blue, burn-in reds that
+darken with t, lottery subspaces purple, lottery tickets green, random pruning grey), so a
+method looks the same in every chapter.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import matplotlib
+
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+HOUSE_RC = {
+    "figure.dpi": 110,
+    "savefig.dpi": 150,
+    "figure.figsize": (6.0, 3.8),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+    "lines.linewidth": 1.8,
+    "image.cmap": "Greys",
+}
+
+METHOD_COLORS = {
+    "full": "black",
+    "random_affine": "#1f5fbf",
+    "burn_in": "#c0392b",
+    "lottery_subspace": "#7b3fa0",
+    "lottery_subspace_t": "#b07cc6",
+    "lottery_ticket": "#2e8b57",
+    "lottery_ticket_t": "#7fbf7f",
+    "random_pruning": "#7f7f7f",
+    "random_pruning_t": "#b5b5b5",
+    "linearised": "#e67e22",
+    "theory": "#d35400",
+}
+
+METHOD_LABELS = {
+    "full": "full model",
+    "random_affine": "random affine",
+    "burn_in": "burn-in",
+    "lottery_subspace": "lottery subspace (rewind to init)",
+    "lottery_subspace_t": "lottery subspace (rewind to step t)",
+    "lottery_ticket": "lottery ticket (rewind to init)",
+    "lottery_ticket_t": "lottery ticket (rewind to step t)",
+    "random_pruning": "random pruning at init",
+    "random_pruning_t": "random pruning at step t",
+    "linearised": "linearised network",
+}
+
+_BURN_IN_SHADES = {4: "#f1948a", 8: "#e74c3c", 16: "#922b21", 32: "#641e16"}
+
+
+def use_house_style() -> None:
+    """Apply the book's matplotlib style (call once at the top of a chapter)."""
+    plt.rcParams.update(HOUSE_RC)
+
+
+def method_color(method: str, t: int = 0) -> str:
+    """Colour of a method; burn-in subspaces darken as the burn-in time ``t`` grows."""
+    if method == "burn_in":
+        if t in _BURN_IN_SHADES:
+            return _BURN_IN_SHADES[t]
+        return METHOD_COLORS["burn_in"]
+    return METHOD_COLORS.get(method, "#333333")
+
+
+def method_label(method: str, t: int = 0) -> str:
+    """Legend text of a method, with its burn-in / rewind step where it has one."""
+    base = METHOD_LABELS.get(method, method.replace("_", " "))
+    if method == "burn_in" or (method.endswith("_t") and t):
+        return f"{base}, t = {t}"
+    return base
+
+
+def log2_dimension_axis(ax, values: Sequence[float], axis: str = "x") -> None:
+    """Log-2 scale with ticks at the powers of two in ``values`` (training dimensions d)."""
+    values = np.asarray([v for v in values if v > 0])
+    setter = ax.set_xscale if axis == "x" else ax.set_yscale
+    setter("log", base=2)
+    if values.size:
+        lo, hi = np.floor(np.log2(values.min())), np.ceil(np.log2(values.max()))
+        step = max(1, int((hi - lo) // 8) or 1)
+        ticks = 2.0 ** np.arange(lo, hi + 1, step)
+        (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks)
+        (ax.set_xticklabels if axis == "x" else ax.set_yticklabels)([f"{int(t):,}" for t in ticks])
+
+
+def success_heatmap(ax, d_values: Sequence[float], levels: Sequence[float], prob: np.ndarray, *,
+                    level_label: str = "training accuracy threshold", d_star=None,
+                    d_star_color: str = "#c0392b", baseline: float | None = None,
+                    log_d: bool = True, title: str | None = None, colorbar: bool = True):
+    """Black-and-white map of a success probability ``prob[level, d]`` (paper eq. 2.3).
+
+    White is P_s = 0 and black P_s = 1, as in the paper's Figures 2 and 5. ``d_star``
+    (one threshold dimension per level, NaN where never reached) is drawn as a curve and
+    ``baseline`` (the full model's value) as a dashed horizontal line.
+    """
+    d_values = np.asarray(d_values, dtype=float)
+    levels = np.asarray(levels, dtype=float)
+    prob = np.asarray(prob, dtype=float)
+    if prob.shape != (levels.size, d_values.size):
+        raise ValueError(f"prob has shape {prob.shape}; expected (len(levels), len(d_values)) = "
+                         f"{(levels.size, d_values.size)}")
+    x_edges = _edges(np.log2(d_values) if log_d else d_values)
+    if log_d:
+        x_edges = 2.0 ** x_edges
+    y_edges = _edges(levels)
+    mesh = ax.pcolormesh(x_edges, y_edges, prob, cmap="Greys", vmin=0.0, vmax=1.0, shading="flat")
+    if log_d:
+        log2_dimension_axis(ax, d_values)
+    if d_star is not None:
+        d_star = np.asarray(d_star, dtype=float)
+        ok = np.isfinite(d_star)
+        ax.plot(d_star[ok], levels[ok], color=d_star_color, lw=2.0, label="$d^*$")
+    if baseline is not None:
+        ax.axhline(baseline, color="black", ls="--", lw=1.2, label="full model")
+    ax.set_xlabel("training dimension $d$")
+    ax.set_ylabel(level_label)
+    ax.grid(False)
+    if title:
+        ax.set_title(title)
+    if colorbar:
+        plt.colorbar(mesh, ax=ax, label="$P_s$", fraction=0.05)
+    return mesh
+
+
+def threshold_curves(ax, curves: Mapping[str, tuple], *, level_label: str = "accuracy threshold",
+                     log_d: bool = True, baseline: float | None = None, styles: Mapping | None = None):
+    """Superimpose threshold-dimension curves d*(level) for several methods (Figure 2, last column).
+
+    ``curves`` maps a legend label to ``(levels, d_star)``; ``styles`` optionally maps the
+    same label to matplotlib keyword arguments (colour, line style).
+    """
+    styles = styles or {}
+    all_d = []
+    for label, (levels, d_star) in curves.items():
+        levels = np.asarray(levels, dtype=float)
+        d_star = np.asarray(d_star, dtype=float)
+        ok = np.isfinite(d_star)
+        ax.plot(d_star[ok], levels[ok], label=label, **dict(styles.get(label, {})))
+        all_d.extend(d_star[ok].tolist())
+    if log_d and all_d:
+        log2_dimension_axis(ax, all_d)
+    if baseline is not None:
+        ax.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
+    ax.set_xlabel("threshold training dimension $d^*$")
+    ax.set_ylabel(level_label)
+    ax.legend()
+
+
+def metric_curves(ax, x, series: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str,
+                  styles: Mapping | None = None, band: Mapping[str, np.ndarray] | None = None):
+    """Lines of a metric against ``x`` (epochs, d, compression ratio), one per label.
+
+    ``band`` optionally maps a label to the half-width of a shaded band (e.g. one standard
+    deviation over seeds).
+    """
+    styles = styles or {}
+    x = np.asarray(x, dtype=float)
+    for label, y in series.items():
+        y = np.asarray(y, dtype=float)
+        (line,) = ax.plot(x, y, label=label, **dict(styles.get(label, {})))
+        if band is not None and label in band:
+            half = np.asarray(band[label], dtype=float)
+            ax.fill_between(x, y - half, y + half, color=line.get_color(), alpha=0.15, lw=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend()
+
+
+def save_figure(fig, path: str | Path) -> Path:
+    """Save ``fig`` as PNG at ``path`` (folders are created) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, bbox_inches="tight")
+    return path
+
+
+def _edges(centres: np.ndarray) -> np.ndarray:
+    """Cell edges halfway between sorted centres, extended by half a step at the ends."""
+    centres = np.asarray(centres, dtype=float)
+    if centres.size == 1:
+        return np.array([centres[0] - 0.5, centres[0] + 0.5])
+    mid = 0.5 * (centres[1:] + centres[:-1])
+    return np.concatenate([[centres[0] - (mid[0] - centres[0])], mid, [centres[-1] + (centres[-1] - mid[-1])]])
