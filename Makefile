@@ -48,6 +48,7 @@ html: venv
 	$(PY) -m dof_helpers.runner check
 	mkdir -p book/_generated
 	$(PY) -m dof_helpers.runner status > book/_generated/status_table.md
+	$(PY) -m dof_helpers.notation > book/_generated/glossary.md
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 	@echo "open _build/html/index.html"
 
