@@ -71,6 +71,16 @@ TFDS_NAMES = {
 }
 
 #: where the Debian package ``dataset-fashion-mnist`` installs the IDX files
+#: Human-readable class names, for figures (CIFAR-100 and SVHN use the label numbers).
+CLASS_NAMES = {
+    "mnist": tuple(str(i) for i in range(10)),
+    "svhn": tuple(str(i) for i in range(10)),
+    "fashion_mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                      "Sneaker", "Bag", "Ankle boot"),
+    "cifar10": ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"),
+    "cifar100": tuple(str(i) for i in range(100)),
+}
+
 DEBIAN_FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 DATA_DIR_ENV = "DOF_DATA_DIR"

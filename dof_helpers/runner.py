@@ -24,6 +24,7 @@ import argparse
 import ast
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,15 +121,13 @@ def execute(source: Path, output: Path | None = None, preset: str | None = None,
         raise ValueError(f"unknown parameter(s) {unknown} for {source.stem}; accepted values: {known}")
     output = Path(output) if output else source.with_suffix(".ipynb")
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp_in = output.with_name(f".{output.stem}.in.ipynb")
-    nbformat.write(nb, tmp_in)
     start = time.time()
-    try:
+    with tempfile.TemporaryDirectory(prefix="dof_runner_") as tmp:
+        tmp_in = Path(tmp) / f"{source.stem}.ipynb"  # outside the book's tree, so a build never sees it
+        nbformat.write(nb, tmp_in)
         pm.execute_notebook(str(tmp_in), str(output), parameters=params, kernel_name=KERNEL,
                             cwd=str(source.parent), execution_timeout=timeout, progress_bar=False,
                             log_output=False)
-    finally:
-        tmp_in.unlink(missing_ok=True)
     executed = nbformat.read(output, as_version=4)
     executed.metadata.setdefault("dof", {})
     executed.metadata["dof"].update({"source": source.name, "preset": preset or "default",

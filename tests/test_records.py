@@ -1,0 +1,44 @@
+"""Crash-safe records: append, torn tails, numpy values, pandas frames."""
+import json
+
+import numpy as np
+import pytest
+
+from dof_helpers.records import append_record, load_records, records_frame
+
+
+def test_append_and_load_roundtrip(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_record(path, {"method": "random_affine", "d": np.int64(8), "acc": np.float32(0.5)})
+    append_record(path, {"method": "burn_in", "d": 16, "curve": np.array([0.1, 0.2])})
+    recs = load_records(path)
+    assert [r["method"] for r in recs] == ["random_affine", "burn_in"]
+    assert recs[0]["d"] == 8 and isinstance(recs[0]["d"], int)
+    assert recs[1]["curve"] == pytest.approx([0.1, 0.2])
+
+
+def test_non_finite_values_become_null(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_record(path, {"loss": float("nan"), "inf": np.inf})
+    assert load_records(path) == [{"inf": None, "loss": None}]
+
+
+def test_torn_tail_is_ignored_and_repaired(tmp_path):
+    path = tmp_path / "r.jsonl"
+    append_record(path, {"i": 0})
+    with open(path, "a") as fh:
+        fh.write('{"i": 1, "trunc')  # a crash mid-write
+    assert load_records(path) == [{"i": 0}]
+    append_record(path, {"i": 2})
+    assert load_records(path) == [{"i": 0}, {"i": 2}]
+    for line in path.read_text().splitlines():
+        json.loads(line)
+
+
+def test_missing_file_is_empty_and_frame(tmp_path):
+    assert load_records(tmp_path / "none.jsonl") == []
+    path = tmp_path / "r.jsonl"
+    for d in (1, 2, 4):
+        append_record(path, {"d": d, "seed": 0})
+    frame = records_frame(path)
+    assert list(frame["d"]) == [1, 2, 4] and frame.shape == (3, 2)
