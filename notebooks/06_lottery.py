@@ -1,0 +1,528 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Lottery subspaces, lottery tickets and the whole taxonomy
+#
+# **What you will learn**
+#
+# - how to build a *lottery subspace*: the top singular directions of a full training
+#   trajectory, nested in $d$, and why its accuracy is read as a running maximum over $d$;
+# - how a *lottery ticket* is cut (two epochs of training, one-shot global magnitude
+#   pruning, rewinding) and why it breaks down at high compression (*layer collapse*);
+# - how all eight cells of the paper's Table 1 compare on one axis, the compression ratio
+#   $D/d$, and which of them needs the fewest training dimensions per accuracy level;
+# - which of the paper's claims about lottery subspaces and tickets survive at the scale
+#   this book can afford on a CPU.
+#
+# **What you need**: {doc}`01_baselines` (the networks and the full-model baseline) and the
+# random and burn-in subspaces of the phase-transition chapter, whose success probability
+# $P_s$ and threshold dimension $d^*$ ({cite}`larsen2022degrees`, eq. 2.3 and Definition 2.1)
+# are used here unchanged.
+
+# %% tags=["parameters"]
+dataset = "fashion_mnist"  # dataset name: mnist, fashion_mnist, cifar10, cifar100, svhn
+model = "conv2"  # network: conv2, conv3, resnet20, mlp
+pool = "max"  # 2x2 pooling: "max" (the paper's text) or "avg" (the original code)
+n_train = 4000  # training examples used (count, 60000 is all of Fashion-MNIST)
+n_test = 2000  # test examples evaluated (count, 10000 is the whole test set)
+epochs = 1  # training epochs of every run, subspace or pruned (count)
+seeds = [0, 1]  # PRNG seeds (one w_0, trajectory and set of runs per seed)
+subspace_d = [8, 64, 512]  # training dimensions d of random affine and burn-in subspaces (count)
+lottery_d = [2, 4, 8, 16, 32, 64]  # training dimensions d of lottery subspaces (count, nested)
+t = 8  # step t of all four "at step t" methods: burn-in and rewind point (SGD steps)
+keep_fractions = [1, 0.1, 0.01, 0.001, 0.0001]  # fractions of the D parameters a pruning mask keeps
+pretrain_epochs = 2  # full-space epochs before magnitude pruning (count, 2 as in the paper)
+scope = "global"  # magnitude pruning scope: "global" (the paper's) or "layerwise"
+adam_variant = "standard"  # subspace Adam: "standard" or "original" (the paper's code)
+lr = 0.05  # Adam learning rate of subspace training
+ticket_lr = 0.05  # momentum-SGD learning rate of pruned-network retraining
+records_dir = "runs"  # where records go: "runs" (live runs) or "results" (committed)
+tag = "default"  # name prefix of this grid's record files
+show_committed = True  # also draw the committed cpu-large records from results/06_lottery
+
+# %%
+import time
+
+import jax
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from dof_helpers import data, plotting, pruning, thresholds
+from dof_helpers.paths import repo_root
+from dof_helpers.records import load_records
+
+params = dict(dataset=dataset, model=model, pool=pool, n_train=n_train, epochs=epochs, seeds=seeds,
+              subspace_d=subspace_d, lottery_d=lottery_d, t=t, keep_fractions=keep_fractions,
+              pretrain_epochs=pretrain_epochs, scope=scope, adam_variant=adam_variant, lr=lr, ticket_lr=ticket_lr)
+random_cfg, lottery_cfg, pruning_cfg = pruning.chapter_configs(**params)
+if records_dir not in ("runs", "results"):
+    raise ValueError(f"records_dir={records_dir!r} is not valid; accepted values: 'runs', 'results'")
+plotting.use_house_style()
+print(random_cfg, lottery_cfg, pruning_cfg, sep="\n")
+print("jax", jax.__version__, "on", jax.devices())
+
+# %% [markdown]
+# ## Theory
+#
+# ### Eight ways to train in $d$ dimensions
+#
+# Every method of this chapter trains a network with $D$ parameters while letting only
+# $d \ll D$ numbers move. They differ in two choices ({cite}`larsen2022degrees`, Table 1):
+# whether the $d$ directions are *axis-aligned* (single parameters: pruning) or *general*
+# (any $d$-dimensional subspace), and how much information from a full training run goes
+# into choosing the directions and the starting point.
+#
+# | | no training information | training chooses the start $w_t$ | training chooses the directions, start $w_0$ | directions and start $w_t$ |
+# |---|---|---|---|---|
+# | **axis-aligned** | random pruning | random pruning at step $t$ | lottery ticket {cite}`frankle2019lottery` | lottery ticket rewound to $t$ {cite}`frankle2020linear` |
+# | **general** | random affine subspace {cite}`li2018intrinsic` | burn-in subspace | lottery subspace | lottery subspace at step $t$ |
+#
+# The paper compared four of these cells and left the rest open; here all eight run on the
+# same network, data, seeds and epoch budget, with one step $t$ for every "at step $t$"
+# cell, so that $w_t$ is literally the same point for all four of them.
+#
+# ### Lottery subspaces
+#
+# Train the full network from $w_0$ with momentum SGD and keep the displacement every
+# five steps, $\Delta_j = w_{5j} - w_{5(j-1)}$, for $j = 1, \dots, d_{\max}$. Stack them as the
+# columns of $M \in \mathbb{R}^{D \times d_{\max}}$ and take its singular value decomposition
+# $M = U S V^\top$ (no centring). The lottery subspace of dimension $d$ is spanned by the
+# first $d$ columns $U_d$, so training uses
+#
+# $$ w(\theta) = w_t + U_d\, \theta, \qquad \theta \in \mathbb{R}^d,\ \theta_0 = 0, $$
+#
+# the paper's eq. 2.2 with the random matrix $A$ replaced by $U_d$; $t = 0$ rewinds to the
+# initialisation and $t > 0$ to a point of the same trajectory. The singular values
+# $s_1 \ge s_2 \ge \dots$ say how much of the trajectory each direction carries.
+#
+# ```{prf:definition} Running maximum over nested subspaces
+# :label: def-running-max
+# Because $U_d \subset U_{d+1}$, every point reachable in dimension $d$ is reachable in
+# $d + 1$. If a run at $d + 1$ ends worse than the run at $d$, the optimiser failed, not the
+# subspace. The paper therefore reports, per seed, $\max_{d' \le d} \mathrm{acc}(d')$ for
+# lottery subspaces (Appendix A.2); the figures below show both the raw and the
+# running-maximum accuracy next to the spectrum.
+# ```
+#
+# ### Lottery tickets and random pruning
+#
+# A pruning mask $m \in \{0, 1\}^D$ keeps $d = \|m\|_0$ parameters; the network trains as
+# $w = m \odot (w_t + \theta)$, so the kept coordinates form an axis-aligned subspace of
+# dimension $d$ and the compression ratio is $D/d$. A **lottery ticket** takes $m$ from the
+# weights after two epochs of training: one-shot *global* magnitude pruning keeps the $d$
+# largest $|w_i|$ over all parameters, biases included, as the original code did; then it
+# rewinds to $w_0$ {cite}`frankle2019lottery` or to $w_t$ {cite}`frankle2020linear` and
+# retrains with the mask. **Random pruning** draws $m$ uniformly with the same $d$. Keep
+# fractions follow the original grid ($1, 0.5, 0.25, 0.1, \dots, 10^{-4}$).
+#
+# ```{prf:definition} Layer collapse
+# :label: def-layer-collapse
+# A mask *collapses* a layer when it removes every weight of that layer's kernel. Nothing
+# computed before the layer reaches the output any more, so the network is stuck at the
+# accuracy of its remaining biases, whatever the other $d$ parameters do. Global magnitude
+# pruning is prone to it because layers with many small weights (here the dense head) are
+# emptied first.
+# ```
+#
+# ### Reading the comparison
+#
+# We compare methods by the best training accuracy of each run (as in the rest of the book)
+# against $D/d$ (the paper's Figure 6), by the threshold dimension
+# $d^*(\epsilon, t, \delta)$ of each method (Figure 3), and by Li et al.'s $d_{\mathrm{int}90}$,
+# the smallest $d$ whose mean accuracy reaches 90% of the full model's {cite}`li2018intrinsic`.
+# The full model is the unpruned network ($d = D$, keep fraction 1) trained from $w_0$ with
+# the same epochs.
+#
+# Two choices of this chapter, stated once: subspace coordinates $\theta$ train with Adam
+# (learning rate $5\cdot10^{-2}$, Appendix A.4) while pruned networks retrain with momentum
+# SGD (learning rate $5\cdot10^{-2}$, momentum 0.9), the optimiser of their pretraining, as in
+# the lottery-ticket literature; and the pretraining that picks the ticket's mask follows the
+# *same* trajectory (same $w_0$, same batches) as the lottery subspace and the burn-in, so
+# that the four "at step $t$" cells really share $w_t$ and the two "lottery" cells use the
+# same run of training information.
+
+# %% [markdown]
+# ## Experiment
+#
+# The data: the paper's preprocessing, the first `n_train` training images and the first
+# `n_test` test images.
+
+# %%
+ds = pruning.subset_test(data.load_dataset(dataset, n_train=n_train), n_test)
+print(f"{ds.name}: train {ds.x_train.shape}, test {ds.x_test.shape}")
+
+# %% [markdown]
+# One call runs all eight methods seed by seed: for each seed it records the lottery
+# trajectory's singular values, trains the lottery subspaces (`dof_helpers.sweep` with
+# methods `lottery_subspace` and `lottery_subspace_t`), the four pruning methods
+# (`dof_helpers.pruning`) and the random affine and burn-in subspaces. Every finished run
+# is appended to a JSON-lines file, so an interrupted chapter resumes where it stopped.
+
+# %%
+paths = pruning.records_paths(repo_root() / records_dir / "06_lottery", tag)
+t0 = time.perf_counter()
+grid = pruning.run_taxonomy(random_cfg, lottery_cfg, pruning_cfg, paths, data=ds)
+print({k: len(v) for k, v in grid.items()}, f"in {time.perf_counter() - t0:.0f} s (including resumed runs)")
+print("statuses:", pd.Series([r["status"] for r in grid["subspaces"] + grid["pruning"]]).value_counts().to_dict())
+
+# %% [markdown]
+# The committed `cpu-large` grid (`presets/06_lottery/cpu-large.yaml`: 10,000 training
+# images, the whole test set, two epochs, three seeds) was run with the same code, outside
+# the notebook, by `python -m dof_helpers.pruning --preset cpu-large`; what it ran with, how
+# long it took and how much of it completed are in `results/06_lottery/cpu-large_settings.json`.
+# It is read back here so its figures are redrawn from its records, next to this run's.
+
+# %%
+grids = {f"this run ({tag})": grid}
+committed = pruning.records_paths(repo_root() / "results" / "06_lottery", "cpu-large")
+if show_committed and committed["pruning"].exists() and tag != "cpu-large":
+    grids["committed cpu-large"] = {k: load_records(p) for k, p in committed.items()}
+for name, g in grids.items():
+    print(f"{name}: {len(g['subspaces'])} subspace runs, {len(g['pruning'])} pruning runs, "
+          f"{len(g['spectra'])} spectra")
+
+# %% [markdown]
+# ## Results
+#
+# Every figure and table below is computed from these records. Per grid: the frame of all
+# eight methods (running maximum applied to the nested lottery subspaces), the full-model
+# accuracy, and the mean over seeds at each $d$.
+
+# %%
+fig_dir = repo_root() / "results" / "06_lottery"
+big_name = next(reversed(grids))  # the largest grid: the committed one when shown
+
+
+def save(fig, stem):
+    """Keep the committed grid's figures next to its records (results/06_lottery)."""
+    if big_name == "committed cpu-large" or tag == "cpu-large":
+        plotting.save_figure(fig, fig_dir / f"{stem}.png")
+
+
+summary = {}
+for name, g in grids.items():
+    frame = pruning.taxonomy_frame(g["subspaces"], g["pruning"])
+    summary[name] = dict(frame=frame, raw=pruning.taxonomy_frame(g["subspaces"], g["pruning"], running_max_nested=False),
+                         full=pruning.full_model_accuracy(g["pruning"]), means=pruning.mean_curves(frame))
+    print(f"{name}: full model best train accuracy {summary[name]['full']:.3f}, "
+          f"seeds {sorted(int(x) for x in frame['seed'].unique())}")
+
+# %% [markdown]
+# ### The spectrum of the trajectory and accuracy against $d$ (Figures 10 and 11)
+#
+# Top: the singular values $s_k$ of each seed's trajectory matrix, drawn at $d = k$ (the
+# $k$-th direction added). Bottom: best training accuracy of each seed's lottery-subspace
+# runs, rewound to $w_0$ (dark) and to $w_t$ (light); left as recorded, right as a running
+# maximum over $d$.
+
+# %%
+for name, g in grids.items():
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
+    spectra = {f"seed {r['seed']}": r["singular_values"] for r in g["spectra"]}
+    for col, key in enumerate(("raw", "frame")):
+        f = summary[name][key]
+        acc, styles = {}, {}
+        for (m, s), run in f[f["method"].isin(pruning.NESTED_METHODS)].groupby(["method", "seed"]):
+            label = f"{plotting.method_label(m, t)}, seed {s}"
+            acc[label] = (run["d"].to_numpy(), run["best_train_acc"].to_numpy())
+            styles[label] = {"color": plotting.method_color(m), "alpha": 0.8, "ls": ("-", "--", ":", "-.")[int(s) % 4]}
+        plotting.spectrum_and_accuracy(axes[0, col], axes[1, col], spectra, acc, styles=styles,
+                                       baseline=summary[name]["full"])
+        axes[0, col].set_title(f"{name}: " + ("as recorded" if key == "raw" else "running max over d"))
+    axes[1, 0].get_legend().remove()
+    axes[1, 1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(-0.1, -0.25), ncol=2)
+    axes[0, 1].legend(fontsize=7, title="spectrum", title_fontsize=7)
+    if name == big_name:
+        save(fig, "fig10_11_spectrum_accuracy")
+    plt.show()
+
+# %% [markdown]
+# How to read it. The singular values fall steadily with $k$, without a gap, so every new
+# direction carries less of the trajectory than the one before; yet the very first
+# directions already train the network far above chance. The raw accuracies (left) are
+# not monotone in $d$: past a few tens of directions, runs often end *lower* than with
+# fewer directions although the larger subspace contains the smaller one, whichever point
+# they are rewound to. This is the optimisation failure of the paper's Appendix
+# A.2. A plausible mechanism, consistent with the spectrum: the late directions are unit
+# vectors like the early ones, so Adam steps along them as far as along the informative
+# ones, although the trajectory hardly moved there. The running maximum (right) discards
+# these failures, which is the right reading for the question "does the subspace contain a
+# good point?".
+
+# %% [markdown]
+# ### Threshold dimensions of the general subspaces (Figure 3, purple beside blue and red)
+#
+# $d^*$ at each training-accuracy level, with the paper's $\delta$ (all runs but one must
+# reach the level; with two seeds that is one of the two).
+
+# %%
+levels = np.round(np.arange(0.30, 0.951, 0.01), 2)
+d_star = {}
+for name, s in summary.items():
+    d_star[name], delta = pruning.threshold_table(s["frame"], levels)
+    print(f"{name}: delta = {delta:.2f}")
+fig, axes = plt.subplots(1, len(summary), figsize=(5.2 * len(summary), 3.8), squeeze=False)
+for ax, (name, tab) in zip(axes[0], d_star.items()):
+    curves, styles = {}, {}
+    for m in ("random_affine", "burn_in", "lottery_subspace", "lottery_subspace_t"):
+        col = m if m in ("random_affine", "lottery_subspace") else f"{m} (t={t})"
+        if col in tab:
+            label = plotting.method_label(m, t)
+            curves[label] = (tab.index.to_numpy(), tab[col].to_numpy())
+            styles[label] = {"color": plotting.method_color(m, t)}
+    plotting.threshold_curves(ax, curves, styles=styles, baseline=summary[name]["full"],
+                              level_label="training accuracy level")
+    ax.set_title(name)
+save(fig, "fig03_threshold_curves")
+plt.show()
+
+# %% [markdown]
+# The purple curves sit to the left of the blue and red ones at every level they reach:
+# a few trajectory directions do what random subspaces need hundreds of dimensions for, and
+# a burn-in of $t$ steps closes only part of that gap. Where a purple curve stops below the
+# full model's line, no lottery dimension of the grid reached the higher levels in enough
+# seeds.
+
+# %% [markdown]
+# ### All eight methods against the compression ratio (Figure 6, completed)
+#
+# Mean best training accuracy over seeds (band: one standard deviation) against $D/d$.
+# Pruning methods start at $D/d = 1$ (nothing pruned) and move right; subspace methods
+# start at $d = 1$ and move left.
+
+# %%
+fig, axes = plt.subplots(1, len(summary), figsize=(6.5 * len(summary), 5.6), squeeze=False, sharey=True)
+for ax, (name, s) in zip(axes[0], summary.items()):
+    curves, styles = {}, {}
+    for m in pruning.TABLE1_METHODS:
+        c = s["means"][s["means"]["method"] == m]
+        if len(c):
+            label = plotting.method_label(m, int(c["t"].iloc[0]))
+            curves[label] = (c["compression"], c["mean"], c["std"])
+            styles[label] = {"color": plotting.method_color(m, t), "ls": "-" if m in pruning.TABLE1_METHODS[4:] else "--"}
+    plotting.compression_curves(ax, curves, styles=styles, baseline=s["full"], chance=1 / ds.num_classes)
+    ax.legend(ncol=2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    ax.set_title(name)
+save(fig, "fig06_taxonomy_compression")
+plt.show()
+
+# %% [markdown]
+# Three regimes show up. Near $D/d = 1$ everything that keeps most parameters matches the
+# full model. In the middle range, at equal $d$, random pruning loses accuracy first, and
+# lottery tickets hold on longer but, where both were run, no better than random affine
+# subspaces of the same size: the training information in the ticket's mask buys little
+# over a random *general* subspace. At high compression every axis-aligned method drops to
+# chance within one step of the grid (layer collapse, below), while the lottery subspaces
+# keep most of the full model's accuracy down to $d = 1$. The four "at step $t$" cells
+# differ from their "at init" partners mostly for the subspaces; for the pruned networks
+# the effect of rewinding to $w_t$ instead of $w_0$ is small next to the seed-to-seed
+# spread at this scale (see the claims table).
+
+# %% [markdown]
+# ### Threshold dimensions of all eight methods
+#
+# The table gives $d^*$ for a few accuracy levels (NaN: no $d$ in the grid reached the
+# level with the required number of seeds) and $d_{\mathrm{int}90}$. Read it with the grids
+# in mind: each method can only report the $d$ values it was run at.
+
+# %%
+for name, s in summary.items():
+    show = [lv for lv in (0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9) if lv in d_star[name].index]
+    table = d_star[name].loc[show].T
+    di90 = thresholds.d_int90(s["frame"], s["full"], metric="train_acc", by=("method", "t"))
+    di90["curve"] = [m if tt == 0 else f"{m} (t={tt})" for m, tt in zip(di90["method"], di90["t"])]
+    table["d_int90"] = di90.set_index("curve")["d_int90"].reindex(table.index)
+    print(f"{name} (full model {s['full']:.3f}); d* by training-accuracy level:")
+    display(table.rename(columns=lambda c: f"{c:g}" if isinstance(c, float) else c))
+    if name == big_name and (name == "committed cpu-large" or tag == "cpu-large"):
+        table.to_csv(fig_dir / "d_star_table.csv")
+
+# %% [markdown]
+# Rows are methods, columns accuracy levels; read along a column to rank the eight cells
+# of Table 1 at that level. Pruning methods can only report the kept counts of their keep
+# fractions and subspace methods only their grid of $d$, so two equal entries mean "reached
+# at the first grid point tried", not "equally good", and a lower entry can come from grid
+# spacing alone: a method tried at $d = 1024$ can show a lower $d^*$ than one tried only at
+# 512 and 2048 although the second, interpolated, would be as good (the claims table below
+# compares at equal compression by interpolating instead).
+
+# %% [markdown]
+# ### Layer collapse of lottery tickets
+#
+# Left: the fraction of each layer's kernel that global magnitude pruning keeps, against the
+# overall keep fraction (seed 0; a cross marks a collapsed layer). The table lists, per
+# method and keep fraction, how many seeds lost a whole layer and the accuracy that was
+# left.
+
+# %%
+fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 3.6), squeeze=False)
+for ax, (name, g) in zip(axes[0], grids.items()):
+    kf, layers = pruning.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(seeds))
+    plotting.layer_keep_curves(ax, kf, layers)
+    ax.set_title(f"{name}: lottery ticket masks")
+save(fig, "layer_collapse")
+plt.show()
+
+# %%
+for name, g in grids.items():
+    fc = pruning.first_collapse(g["pruning"])
+    print(f"{name}: lottery tickets first collapse at keep fraction {fc['keep_fraction']:g} "
+          f"(D/d = {fc['compression']:.0f}), layers: {fc['layers']}")
+collapse = pruning.collapse_table(grids[big_name]["pruning"])
+collapse.round({"compression": 1, "train_acc": 3})
+
+# %% [markdown]
+# Global magnitude pruning does not thin all layers alike: the first convolution (few,
+# large weights) keeps a much larger share than the overall fraction, while the second
+# convolution and the dense head (many small weights) are emptied faster, until one of them
+# is gone entirely. From that keep fraction on, the ticket's accuracy sits at chance no
+# matter how well the surviving parameters train. Random pruning thins every layer at the
+# same expected rate, so it is the small first convolution that disappears first.
+
+# %% [markdown]
+# ### Which of the paper's claims hold here
+#
+# Each claim of Section 4 is turned into a number computed from the largest grid available
+# (the committed `cpu-large` records when present). "Close to the full model" means within
+# 0.05 of its best training accuracy; between grid points, accuracies are interpolated in
+# $\log(D/d)$.
+
+# %%
+name = big_name
+big = summary[name]
+m = big["means"]
+
+
+def first_d(method, target):
+    c = m[m["method"] == method].sort_values("d")
+    hit = c[c["mean"] >= target]["d"]
+    return int(hit.min()) if len(hit) else None
+
+
+def at(method, comp):
+    c = m[m["method"] == method].sort_values("compression")
+    x = np.log(c["compression"].to_numpy())
+    inside = x.size and x.min() <= np.log(comp) <= x.max()
+    return float(np.interp(np.log(comp), x, c["mean"])) if inside else np.nan
+
+
+close = big["full"] - 0.05
+d_close = {mm: first_d(mm, close) for mm in pruning.NESTED_METHODS}
+common_d = sorted(set(m[m["method"] == "random_affine"]["d"]) & set(m[m["method"] == "lottery_subspace"]["d"]))
+wins = [at("lottery_subspace", 20490 / d) > at("random_affine", 20490 / d) for d in common_d]
+ticket = m[m["method"] == "lottery_ticket"].sort_values("compression")
+vs_sub = [(c, at("lottery_subspace", c), a) for c, a in zip(ticket["compression"], ticket["mean"]) if c >= 100]
+vs_sub = [(c, s, a) for c, s, a in vs_sub if np.isfinite(s)]
+vs_rand = [(c, at("random_affine", c), a) for c, a in zip(ticket["compression"], ticket["mean"])]
+vs_rand = [(c, r, a) for c, r, a in vs_rand if np.isfinite(r)]
+fc = pruning.first_collapse(grids[name]["pruning"])
+tt = m[m["method"] == "lottery_ticket_t"].set_index("d")["mean"]
+t0_ = m[m["method"] == "lottery_ticket"].set_index("d")["mean"]
+alive = [d for d in t0_.index if t0_[d] > 0.2 and d < big["frame"]["D"].iloc[0]]
+claims = pd.DataFrame([
+    dict(claim="lottery subspaces come close to the full model with a few tens of dimensions",
+         paper="d of 20 to 60", here=f"d = {d_close['lottery_subspace']} (rewind to w_0), "
+                                     f"{d_close['lottery_subspace_t']} (rewind to w_t)",
+         holds=all(v is not None and v <= 64 for v in d_close.values())),
+    dict(claim="lottery subspaces beat random affine subspaces at small d", paper="yes (Fig. 3, 6)",
+         here=f"at {sum(wins)} of {len(wins)} common d", holds=bool(wins) and all(wins)),
+    dict(claim="lottery subspaces beat lottery tickets at high compression (D/d >= 100)", paper="yes (Fig. 6)",
+         here=f"at {sum(s > a for _, s, a in vs_sub)} of {len(vs_sub)} ticket sizes",
+         holds=bool(vs_sub) and all(s > a for _, s, a in vs_sub)),
+    dict(claim="where they overlap, tickets do not beat random affine subspaces", paper="mostly (not Conv-2 CIFAR-10)",
+         here=f"tickets better at {sum(a > r for _, r, a in vs_rand)} of {len(vs_rand)} overlapping sizes",
+         holds=bool(vs_rand) and not any(a > r for _, r, a in vs_rand)),
+    dict(claim="tickets fail at high compression through layer collapse", paper="yes",
+         here=f"first collapse at keep {fc['keep_fraction']:g} (D/d = {fc['compression']:.0f}): {fc['layers']}",
+         holds=bool(np.isfinite(fc["compression"]))),
+    dict(claim="rewinding tickets to step t beats rewinding to w_0 (before collapse)", paper="Frankle et al. 2020",
+         here=f"at {sum(tt[d] > t0_[d] for d in alive)} of {len(alive)} pruned sizes, mean gain "
+              f"{np.mean([tt[d] - t0_[d] for d in alive]) if alive else np.nan:+.3f}",
+         holds=bool(alive) and all(tt[d] > t0_[d] for d in alive)),
+])
+print(f"claims checked on: {name} (full model {big['full']:.3f}, close means >= {close:.3f})")
+with pd.option_context("display.max_colwidth", None):
+    display(claims)
+
+# %% [markdown]
+# At this scale (Conv-2, a sixth of Fashion-MNIST, two epochs) the table answers the
+# paper's claims one by one; the `holds` column is computed, not written. The lottery
+# subspaces' advantage over random subspaces and over tickets at high compression is large
+# and robust. Rewound to $w_t$ they come within a few points of the full model with only a
+# handful of dimensions, fewer than the paper's 20 to 60 (our full model is also weaker
+# than the paper's, trained on less data for fewer steps); rewound to $w_0$ they need a few
+# tens of directions to come within that margin, in the paper's range, and then level off
+# below the full model: adding directions does not close the last gap.
+# Layer collapse ends every ticket at high compression. The benefit of rewinding tickets to
+# $w_t$ instead of $w_0$ is at most marginal here: $t = 8$ steps is far earlier than the
+# rewind points where {cite}`frankle2020linear` saw tickets become stable.
+
+# %% [markdown]
+# ## Checks
+#
+# First the run of this notebook (whatever its size), then the paper's claims tested on the
+# largest grid available (the committed `cpu-large` records when present).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+this = summary[f"this run ({tag})"]
+recs = grid["subspaces"] + grid["pruning"]
+assert len(grid["subspaces"]) == len(random_cfg.runs()) + len(lottery_cfg.runs()), "subspace grid incomplete"
+assert len(grid["pruning"]) == len(pruning_cfg.runs()), "pruning grid incomplete"
+assert all(r["status"] == "ok" for r in recs), "a run diverged or failed"
+assert set(this["frame"]["method"]) == set(pruning.TABLE1_METHODS), "the taxonomy frame must hold all eight methods"
+assert all(r["d"] == max(1, round(r["keep_fraction"] * r["D"])) for r in grid["pruning"]), "kept counts"
+assert all(np.all(np.diff(r["singular_values"]) <= 1e-6) for r in grid["spectra"]), "spectrum not descending"
+print("all eight methods recorded:", sorted(set(this["frame"]["method"])) == sorted(pruning.TABLE1_METHODS))
+print("full model learns:", this["full"] > 0.5)
+
+# %%
+# NBVAL_CHECK_OUTPUT
+name = big_name
+big, big_grid = summary[name], grids[name]
+m = big["means"]
+acc = lambda method, d: float(m[(m["method"] == method) & (m["d"] == d)]["mean"].iloc[0])  # noqa: E731
+common_d = sorted(set(m[m["method"] == "random_affine"]["d"]) & set(m[m["method"] == "lottery_subspace"]["d"]))
+lottery_wins = {d: acc("lottery_subspace", d) > acc("random_affine", d) for d in common_d}
+lottery_wins_t = {d: acc("lottery_subspace_t", d) > acc("burn_in", d) for d in common_d}
+best_lottery = m[m["method"].str.startswith("lottery_subspace") & (m["d"] <= 64)]["mean"].max()
+smallest = m[(m["method"] == "lottery_ticket") & (m["d"] == m[m["method"] == "lottery_ticket"]["d"].min())]
+collapsed_at_min = all(r["n_collapsed"] > 0 for r in big_grid["pruning"]
+                       if r["method"] == "lottery_ticket" and r["d"] == int(smallest["d"].iloc[0]))
+print(f"grid checked: {name}")
+print("lottery subspace beats random affine at d =", {d: bool(v) for d, v in lottery_wins.items()})
+print("lottery subspace at t beats burn-in at d =", {d: bool(v) for d, v in lottery_wins_t.items()})
+print(f"best lottery-subspace accuracy with d <= 64 within 0.1 of the full model: {bool(best_lottery > big['full'] - 0.1)}")
+print("tickets at the highest compression have a collapsed layer in every seed:", collapsed_at_min)
+print("... and sit near chance:", bool(float(smallest["mean"].iloc[0]) < 0.2))
+assert lottery_wins and all(lottery_wins.values()), f"lottery subspaces should beat random affine subspaces: {lottery_wins}"
+assert collapsed_at_min and float(smallest["mean"].iloc[0]) < 0.2, "tickets should collapse at high compression"
+
+# %% [markdown]
+# ## Takeaways
+#
+# - A lottery subspace (top singular directions of one training trajectory) is by far the
+#   most economical of the eight Table-1 cells: a handful of directions trains Conv-2 to
+#   most of the full model's accuracy, where random subspaces need hundreds.
+# - Its subspaces are nested, but training in them is not: accuracy can fall as $d$ grows,
+#   so results are read as a running maximum over $d$, next to a spectrum that decays
+#   without a gap.
+# - Axis-aligned subspaces lose: random pruning is the weakest cell, and lottery tickets are
+#   no better than random *general* subspaces of the same size where both were run.
+# - Global magnitude pruning empties whole layers at high compression (layer collapse);
+#   from there a ticket stays at chance, which no subspace method suffers from.
+# - Rewinding to step $t$ helps the subspaces clearly and the tickets barely, at the small
+#   $t$ shared by all four "at step $t$" cells here.
