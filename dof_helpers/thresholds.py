@@ -1,0 +1,159 @@
+"""Success probability (eq. 2.3), threshold training dimension (Definition 2.1), d_int90.
+
+All functions take sweep records (a list of dicts, a JSON-lines path, or a pandas
+DataFrame with one row per run) and return tidy DataFrames.
+
+- :func:`success_probability` -- P_s(d, epsilon, t): the fraction of runs at (method, t, d)
+  whose best metric reaches the level epsilon (eq. 2.3). For accuracy a run succeeds if
+  its best accuracy >= level (the accuracy super-level set the paper plots); for loss if
+  its best loss <= level (the loss sub-level set S(epsilon), eq. 2.1). Runs that
+  diverged (no finite metric) count as failures.
+- :func:`threshold_dimension` -- d*(epsilon, t, delta) = the smallest d with
+  P_s >= 1 - delta (Definition 2.1); NaN where no d reaches it.
+- :func:`d_int90` -- Li et al. (2018): the smallest d whose mean accuracy over runs
+  reaches 90% of the full model's accuracy.
+
+``running_max=True`` first replaces every run's metric by its running best over d
+(max for accuracy, min for loss) within (method, t, seed): for nested subspaces (lottery
+subspaces) a larger d contains every smaller one, so a worse result at larger d is an
+optimisation failure, not a missing intersection (Appendix, Figures 10-11).
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .validation import check_choice, check_float
+
+METRIC_NAMES = ("train_acc", "test_acc", "train_loss", "test_loss")
+#: record fields that, with d, identify a curve (seed is the run index inside a cell)
+GROUP_FIELDS = ("dataset", "model", "method", "basis", "t")
+
+
+def _frame(records):
+    import pandas as pd
+    from .records import records_frame
+    if isinstance(records, pd.DataFrame):
+        return records.copy()
+    if isinstance(records, (str, os.PathLike)):
+        return records_frame(records)
+    return pd.DataFrame(list(records))
+
+
+def _metric_column(frame, metric):
+    check_choice("metric", metric, METRIC_NAMES)
+    col = "best_" + metric
+    if col not in frame.columns:
+        raise ValueError(f"records have no column {col!r}; columns: {sorted(frame.columns)}")
+    return col
+
+
+def _groups(frame, by):
+    return [g for g in by if g in frame.columns]
+
+
+def running_best(records, metric: str = "train_acc", by: Sequence[str] = GROUP_FIELDS):
+    """Records with ``best_<metric>`` replaced by its running best over increasing d.
+
+    Within each (``by`` fields, seed) the runs are sorted by d and the metric becomes the
+    cumulative max (accuracy) or min (loss); NaN (diverged) runs keep the best so far.
+    """
+    frame = _frame(records)
+    col = _metric_column(frame, metric)
+    keys = _groups(frame, by) + (["seed"] if "seed" in frame.columns else [])
+    frame = frame.sort_values(keys + ["d"]).reset_index(drop=True)
+    values = frame[col].astype(float)
+    if metric.endswith("acc"):
+        filled = values.fillna(-np.inf)
+        frame[col] = filled.groupby([frame[k] for k in keys]).cummax().replace(-np.inf, np.nan)
+    else:
+        filled = values.fillna(np.inf)
+        frame[col] = filled.groupby([frame[k] for k in keys]).cummin().replace(np.inf, np.nan)
+    return frame
+
+
+def success_probability(records, metric: str = "train_acc", levels: Iterable[float] | None = None, *,
+                        running_max: bool = False, by: Sequence[str] = GROUP_FIELDS):
+    """P_s(d, epsilon, t) of eq. 2.3 as a tidy DataFrame.
+
+    Columns: the ``by`` fields present, ``level``, ``d``, ``n_runs``, ``n_success``,
+    ``p_success``. ``levels`` are accuracies (success: best >= level) or losses (success:
+    best <= level); default for accuracy 0.10, 0.11, ..., 1.00 (required for loss).
+    """
+    import pandas as pd
+    frame = running_best(records, metric, by) if running_max else _frame(records)
+    col = _metric_column(frame, metric)
+    is_acc = metric.endswith("acc")
+    if levels is None:
+        if not is_acc:
+            raise ValueError("levels are required for a loss metric (e.g. np.linspace(0.1, 2.3, 45))")
+        levels = np.round(np.arange(0.10, 1.0001, 0.01), 2)
+    levels = np.asarray(list(levels), dtype=float)
+    if levels.size == 0 or not np.all(np.isfinite(levels)):
+        raise ValueError(f"levels={levels!r} is not valid; expected finite numbers")
+    keys = _groups(frame, by)
+    rows = []
+    grouped = frame.groupby(keys + ["d"], sort=True) if keys else frame.groupby(["d"], sort=True)
+    for gkey, g in grouped:
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        vals = g[col].astype(float).to_numpy()
+        ok = np.isfinite(vals)
+        for level in levels:
+            hit = ok & ((vals >= level) if is_acc else (vals <= level))
+            rows.append(dict(zip(keys + ["d"], gkey), level=float(level), n_runs=int(vals.size),
+                             n_success=int(hit.sum()), p_success=float(hit.mean()) if vals.size else np.nan))
+    cols = keys + ["level", "d", "n_runs", "n_success", "p_success"]
+    return pd.DataFrame(rows, columns=cols).sort_values(keys + ["level", "d"]).reset_index(drop=True)
+
+
+def success_matrix(table, **select):
+    """``(levels, d_values, P)`` with ``P[level, d]`` for one curve (``select`` picks it, e.g.
+    ``method="burn_in", t=8``): the array :func:`plotting.success_heatmap` draws."""
+    sub = table
+    for k, v in select.items():
+        sub = sub[sub[k] == v]
+    if len(sub) == 0:
+        raise ValueError(f"no rows match {select}")
+    pivot = sub.pivot_table(index="level", columns="d", values="p_success", aggfunc="first")
+    return pivot.index.to_numpy(), pivot.columns.to_numpy(), pivot.to_numpy()
+
+
+def threshold_dimension(table, delta: float = 0.1):
+    """d*(epsilon, t, delta) of Definition 2.1: per curve and level, the smallest d with
+    P_s >= 1 - delta (NaN if no d reaches it). ``table`` is from :func:`success_probability`.
+    """
+    import pandas as pd
+    delta = check_float("delta", delta, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    keys = [c for c in table.columns if c not in ("level", "d", "n_runs", "n_success", "p_success")]
+    rows = []
+    for gkey, g in table.groupby(keys + ["level"], sort=True):
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        hit = g[g["p_success"] >= 1.0 - delta - 1e-12]
+        rows.append(dict(zip(keys + ["level"], gkey), d_star=float(hit["d"].min()) if len(hit) else np.nan))
+    return pd.DataFrame(rows, columns=keys + ["level", "d_star"])
+
+
+def d_int90(records, full_accuracy: float, *, metric: str = "test_acc", fraction: float = 0.9,
+            by: Sequence[str] = GROUP_FIELDS):
+    """Li et al.'s intrinsic dimension: the smallest d whose mean best accuracy over runs
+    reaches ``fraction * full_accuracy`` (NaN if none). Columns: ``by`` fields, ``d_int90``.
+    """
+    import pandas as pd
+    if not metric.endswith("acc"):
+        raise ValueError(f"metric={metric!r} is not valid; d_int90 uses an accuracy: 'train_acc', 'test_acc'")
+    full_accuracy = check_float("full_accuracy", full_accuracy, min_value=0.0, max_value=1.0)
+    fraction = check_float("fraction", fraction, min_value=0.0, max_value=1.0, open_min=True)
+    frame = _frame(records)
+    col = _metric_column(frame, metric)
+    keys = _groups(frame, by)
+    target = fraction * full_accuracy
+    rows = []
+    for gkey, g in (frame.groupby(keys, sort=True) if keys else [((), frame)]):
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        means = g.groupby("d")[col].apply(lambda v: v.astype(float).fillna(0.0).mean()).sort_index()
+        hit = means[means >= target]
+        rows.append(dict(zip(keys, gkey), d_int90=float(hit.index.min()) if len(hit) else np.nan,
+                         target=target))
+    return pd.DataFrame(rows, columns=keys + ["d_int90", "target"])

@@ -1,0 +1,476 @@
+"""Training runs: full space (momentum SGD), burn-in, and subspaces w(theta) = w_t + A theta.
+
+Everything is a jitted pure function with the state in and the state out:
+
+- :func:`train_full` -- full-space training of a Flax model (the baselines, Table 2);
+- :func:`burn_in` -- t full-space steps from w_0, giving the burn-in point w_t (Section 2);
+- :func:`train_subspace` -- training theta in R^d inside ``w_t + span(A)`` (eq. 2.2);
+- :func:`evaluate` -- mean cross-entropy and accuracy over a whole split, in chunks;
+- :func:`train_subspace_batched` -- R subspace runs at once (vmap over runs, sharded
+  over ``jax.devices()``), see :func:`pick_strategy`.
+
+A run's metrics are evaluated at every epoch end (and at step 0 with
+``eval_init=True``, the "dimension 0" point of the paper's Figure 12); the best value of
+each metric over the epoch-end evaluations is the run's result (Section 2, Appendix
+A.4). A run whose loss becomes NaN or inf stops and is reported as ``"diverged"``.
+
+The data split stays on the device and every step gathers its batch by index inside
+the jitted step, so the Python loop only passes a (batch_size,) index array per step.
+On CPU a Python loop of jitted steps is much faster than ``lax.scan`` over conv steps
+(measured ~19x), so epochs are Python loops.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import time
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from . import optim
+from .subspace import Basis, FastfoodBasis, ParamLayout, basis_dim, project
+from .validation import check_choice, check_int
+
+METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
+STRATEGIES = ("auto", "loop", "vmap")
+#: how often (in steps) a run checks its loss for NaN / inf between epoch ends
+DIVERGENCE_CHECK_EVERY = 50
+
+
+class TrainResult(NamedTuple):
+    """``metrics``: JSON-able dict (per-epoch lists, best values, status, steps, wall time);
+    ``params``: the final full-space parameter pytree; ``theta``: final theta (subspace runs)."""
+    metrics: dict
+    params: Any
+    theta: Any = None
+
+
+# ----------------------------------------------------------------------------- losses
+def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy of integer ``labels``."""
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+
+def _params_of(z, aux, layout: ParamLayout | None, mode: str):
+    """Full-space parameters from the trained variable z: z itself, or w_t + A theta (eq. 2.2)."""
+    if mode == "full":
+        return z
+    w_t, basis = aux
+    return layout.unravel(w_t + project(basis, z, w_t.shape[0]))
+
+
+def _loss(z, aux, xb, yb, model, layout, mode):
+    params = _params_of(z, aux, layout, mode)
+    return cross_entropy(model.apply({"params": params}, xb), yb)
+
+
+def _step_impl(z, opt_state, aux, xb, yb, model, opt, layout, mode):
+    loss, g = jax.value_and_grad(_loss)(z, aux, xb, yb, model, layout, mode)
+    updates, opt_state = opt.update(g, opt_state, z)
+    return optax.apply_updates(z, updates), opt_state, loss
+
+
+@functools.partial(jax.jit, static_argnames=("model", "opt", "layout", "mode"), donate_argnums=(0, 1))
+def _train_step(z, opt_state, aux, x_all, y_all, idx, *, model, opt, layout, mode):
+    """One optimiser step on the batch ``x_all[idx]`` (the gather happens on device)."""
+    return _step_impl(z, opt_state, aux, x_all[idx], y_all[idx], model, opt, layout, mode)
+
+
+def _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode):
+    """Summed loss and number correct over one chunk (masked rows excluded)."""
+    params = _params_of(z, aux, layout, mode)
+    logits = model.apply({"params": params}, x)
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    correct = (jnp.argmax(logits, -1) == y).astype(jnp.float32)
+    return jnp.sum(losses * mask), jnp.sum(correct * mask)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "layout", "mode"))
+def _eval_chunk(z, aux, x, y, mask, *, model, layout, mode):
+    return _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode)
+
+
+def _evaluate_z(z, aux, x, y, *, model, layout, mode, chunk):
+    """Mean loss and accuracy over (x, y) in chunks of ``chunk`` (last chunk padded and masked)."""
+    n = x.shape[0]
+    chunk = min(chunk, n)
+    loss_sum = jnp.float32(0.0)
+    correct = jnp.float32(0.0)
+    for start in range(0, n, chunk):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        m = xs.shape[0]
+        mask = jnp.ones((chunk,), jnp.float32)
+        if m < chunk:  # pad to the compiled chunk size
+            pad = chunk - m
+            xs = jnp.concatenate([xs, jnp.zeros((pad,) + xs.shape[1:], xs.dtype)])
+            ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)])
+            mask = mask.at[m:].set(0.0)
+        ls, c = _eval_chunk(z, aux, xs, ys, mask, model=model, layout=layout, mode=mode)
+        loss_sum, correct = loss_sum + ls, correct + c
+    return float(loss_sum) / n, float(correct) / n
+
+
+def evaluate(model, params, x, y, chunk: int = 1000) -> tuple[float, float]:
+    """``(mean cross-entropy, accuracy)`` of ``model`` at ``params`` on ``(x, y)``, in chunks."""
+    chunk = check_int("chunk", chunk, min_value=1)
+    return _evaluate_z(params, None, jnp.asarray(x), jnp.asarray(y), model=model, layout=None,
+                       mode="full", chunk=chunk)
+
+
+# ----------------------------------------------------------------------------- data helpers
+_DEVICE_DATA: list = []  # [(data, arrays)] for the last dataset used: one upload per sweep, not per run
+
+
+def _device_data(data):
+    """The four splits as device arrays (cached for the most recent ``data`` object)."""
+    if _DEVICE_DATA and _DEVICE_DATA[0][0] is data:
+        return _DEVICE_DATA[0][1]
+    arrays = (jnp.asarray(data.x_train), jnp.asarray(data.y_train),
+              jnp.asarray(data.x_test), jnp.asarray(data.y_test))
+    _DEVICE_DATA[:] = [(data, arrays)]
+    return arrays
+
+
+def epoch_indices(key: jax.Array, n: int, batch_size: int, epoch: int) -> np.ndarray:
+    """Batches of epoch ``epoch``: ``data.epoch_batches(fold_in(key, epoch), n, batch_size)``."""
+    from .data import epoch_batches
+    return epoch_batches(jax.random.fold_in(key, epoch), n, batch_size)
+
+
+def _resolve_opt(optimizer, default):
+    if optimizer is None:
+        return default
+    if isinstance(optimizer, str):
+        return optim.make_optimizer(optimizer)
+    return optimizer
+
+
+# ----------------------------------------------------------------------------- the loop
+def _fit(z, aux, dev, *, model, opt, layout, mode, key, epochs, batch_size, eval_init, eval_chunk,
+         max_steps=None, progress=False, desc="train", callback=None):
+    """Shared epoch loop: returns (metrics dict, final z)."""
+    x_tr, y_tr, x_te, y_te = dev
+    n = x_tr.shape[0]
+    batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
+    opt_state = opt.init(z)
+    ev = functools.partial(_evaluate_z, model=model, layout=layout, mode=mode, chunk=eval_chunk)
+    m = {k: [] for k in METRICS}
+    m["epoch_train_loss_running"] = []
+    status, steps = "ok", 0
+    t0 = time.perf_counter()
+    if eval_init:
+        (m["init_train_loss"], m["init_train_acc"]) = ev(z, aux, x_tr, y_tr)
+        (m["init_test_loss"], m["init_test_acc"]) = ev(z, aux, x_te, y_te)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=epochs * (n // batch_size), desc=desc, leave=False)
+    for epoch in range(epochs):
+        batches = epoch_indices(key, n, batch_size, epoch)
+        running = jnp.float32(0.0)
+        n_epoch_steps = 0
+        for idx in batches:
+            if max_steps is not None and steps >= max_steps:
+                break
+            z, opt_state, loss = _train_step(z, opt_state, aux, x_tr, y_tr, idx,
+                                             model=model, opt=opt, layout=layout, mode=mode)
+            running = running + loss
+            steps += 1
+            n_epoch_steps += 1
+            if bar is not None:
+                bar.update(1)
+            if steps % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(float(loss)):
+                status = "diverged"
+                break
+        m["epoch_train_loss_running"].append(float(running) / max(1, n_epoch_steps))
+        if status == "diverged" or not math.isfinite(float(running)):
+            status = "diverged"
+            break
+        trl, tra = ev(z, aux, x_tr, y_tr)
+        tel, tea = ev(z, aux, x_te, y_te)
+        for k, v in zip(METRICS, (trl, tra, tel, tea)):
+            m[k].append(v)
+        if not (math.isfinite(trl) and math.isfinite(tel)):
+            status = "diverged"
+            break
+        if callback is not None:
+            callback(epoch, z, m)
+        if max_steps is not None and steps >= max_steps:
+            break
+    if bar is not None:
+        bar.close()
+    m["status"] = status
+    m["steps"] = steps
+    m["epochs_done"] = len(m["train_acc"])
+    m.update(best_metrics(m))
+    m["wall_time"] = time.perf_counter() - t0
+    return m, z
+
+
+def best_metrics(m: dict) -> dict:
+    """Best-so-far over epoch-end evaluations: max accuracy, min loss (NaN if none / non-finite)."""
+    out = {}
+    for k in METRICS:
+        vals = [v for v in m.get(k, []) if v is not None and math.isfinite(v)]
+        if not vals:
+            out["best_" + k] = float("nan")
+        else:
+            out["best_" + k] = max(vals) if k.endswith("acc") else min(vals)
+    return out
+
+
+def init_model_params(model, key: jax.Array, image_shape):
+    """Parameters w_0 of ``model`` from ``key`` (``models.init_params``)."""
+    from .models import init_params
+    return init_params(model, key, image_shape)
+
+
+def run_keys(key: jax.Array):
+    """``(init_key, data_key)`` of a run: w_0 from the first, batch order from the second."""
+    k_init, k_data = jax.random.split(key)
+    return k_init, k_data
+
+
+def train_full(model, data, *, key: jax.Array, epochs: int, batch_size: int = 128, optimizer=None,
+               params=None, eval_init: bool = False, eval_chunk: int = 1000, max_steps: int | None = None,
+               progress: bool = False, callback=None) -> TrainResult:
+    """Train all D parameters (the full model, e.g. the baselines of Figures 2-3).
+
+    ``optimizer`` defaults to :func:`optim.momentum_sgd` (lr 5e-2, momentum 0.9). ``key``
+    gives w_0 (unless ``params`` is passed) and the batch order (see :func:`run_keys`).
+    Returns a :class:`TrainResult` with per-epoch train/test loss and accuracy, the best
+    of each, ``status`` ("ok" or "diverged"), ``steps``, ``wall_time`` and the final params.
+    """
+    epochs = check_int("epochs", epochs, min_value=0)
+    opt = _resolve_opt(optimizer, optim.momentum_sgd())
+    k_init, k_data = run_keys(key)
+    if params is None:
+        params = init_model_params(model, k_init, data.x_train.shape[1:])
+    params = jax.tree_util.tree_map(jnp.array, params)  # own copy (buffers are donated)
+    m, z = _fit(params, None, _device_data(data), model=model, opt=opt, layout=None, mode="full",
+                key=k_data, epochs=epochs, batch_size=batch_size, eval_init=eval_init, eval_chunk=eval_chunk,
+                max_steps=max_steps, progress=progress, desc="full", callback=callback)
+    m["D"] = int(sum(np.size(x) for x in jax.tree_util.tree_leaves(z)))
+    return TrainResult(m, z)
+
+
+def burn_in(model, params0, data, *, key: jax.Array, t: int, batch_size: int = 128, optimizer=None):
+    """w_t: ``t`` full-space steps of momentum SGD from ``params0`` (the burn-in of Section 2).
+
+    The steps take the first t batches of the shuffled epochs drawn from ``key``;
+    ``t = 0`` returns ``params0`` (the random affine subspace).
+    """
+    t = check_int("t", t, min_value=0)
+    if t == 0:
+        return params0
+    opt = _resolve_opt(optimizer, optim.momentum_sgd())
+    x_tr, y_tr = _device_data(data)[:2]
+    n = x_tr.shape[0]
+    z = jax.tree_util.tree_map(jnp.array, params0)
+    opt_state = opt.init(z)
+    steps, epoch = 0, 0
+    while steps < t:
+        for idx in epoch_indices(key, n, batch_size, epoch):
+            if steps >= t:
+                break
+            z, opt_state, _ = _train_step(z, opt_state, None, x_tr, y_tr, idx, model=model, opt=opt,
+                                          layout=None, mode="full")
+            steps += 1
+        epoch += 1
+    return z
+
+
+def train_subspace(model, w_t_params, basis: Basis, data, *, key: jax.Array, d: int | None = None,
+                   epochs: int, batch_size: int = 128, optimizer=None, eval_init: bool = False,
+                   eval_chunk: int = 1000, max_steps: int | None = None, progress: bool = False,
+                   callback=None) -> TrainResult:
+    """Train theta in R^d, starting at 0, inside w(theta) = w_t + A theta (eq. 2.2).
+
+    ``w_t_params`` is the centre (w_0 for random affine subspaces, the burn-in point for
+    burn-in subspaces); ``basis`` is a :mod:`subspace` basis passed to the jitted step as
+    an argument. ``optimizer`` defaults to the paper's Adam (:func:`optim.adam`). ``key``
+    gives the batch order. ``d`` defaults to the number of columns of a dense basis and is
+    required for Fastfood (whose blocks hold a multiple of L columns).
+    """
+    epochs = check_int("epochs", epochs, min_value=0)
+    d = _resolve_d(basis, d)
+    opt = _resolve_opt(optimizer, optim.adam())
+    w_t, layout = _flat(w_t_params)
+    theta0 = jnp.zeros((d,), jnp.float32)
+    m, theta = _fit(theta0, (w_t, basis), _device_data(data), model=model, opt=opt, layout=layout,
+                    mode="subspace", key=key, epochs=epochs, batch_size=batch_size, eval_init=eval_init,
+                    eval_chunk=eval_chunk, max_steps=max_steps, progress=progress, desc=f"d={d}",
+                    callback=callback)
+    m["D"], m["d"] = layout.D, d
+    params = layout.unravel(w_t + project(basis, theta, layout.D))
+    return TrainResult(m, params, theta)
+
+
+def _flat(params):
+    layout = ParamLayout.of(params)
+    return layout.flatten(params), layout
+
+
+def _resolve_d(basis, d):
+    cols = basis_dim(basis)
+    if d is None:
+        if isinstance(basis, FastfoodBasis):
+            raise ValueError("d is required with a Fastfood basis")
+        return cols
+    d = check_int("d", d, min_value=1)
+    if d > cols:
+        raise ValueError(f"d={d} is not valid; the basis has {cols} columns (rank), so d must be in [1, {cols}]")
+    return d
+
+
+# ----------------------------------------------------------------------------- many runs at once
+def pick_strategy(strategy: str = "auto", backend: str | None = None) -> str:
+    """``"loop"`` or ``"vmap"``: how to train many runs of the same (method, d, t).
+
+    ``"auto"`` picks a Python loop of single runs on CPU and ``vmap`` over runs on GPU /
+    TPU. On this 2-core CPU a vmapped conv step (grouped convolutions) was ~5.7x slower
+    per run-step than a loop of single steps (see ``benchmarks/subspace_step.py`` and the
+    book's status page for the numbers measured here); on accelerators batching many
+    small runs fills the device and is expected to win by an order of magnitude.
+    """
+    check_choice("strategy", strategy, STRATEGIES)
+    if strategy != "auto":
+        return strategy
+    backend = backend or jax.default_backend()
+    return "loop" if backend == "cpu" else "vmap"
+
+
+@functools.partial(jax.jit, static_argnames=("model", "opt", "layout"), donate_argnums=(0, 1))
+def _batched_step(thetas, opt_states, aux, x_all, y_all, idx, *, model, opt, layout):
+    """R subspace steps at once: vmap over (theta, optimiser state, (w_t, A), batch indices)."""
+    def one(z, s, a, i):
+        return _step_impl(z, s, a, x_all[i], y_all[i], model, opt, layout, "subspace")
+    return jax.vmap(one)(thetas, opt_states, aux, idx)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "layout"))
+def _batched_eval_chunk(thetas, aux, x, y, mask, *, model, layout):
+    f = lambda z, a: _eval_chunk_impl(z, a, x, y, mask, model, layout, "subspace")  # noqa: E731
+    return jax.vmap(f)(thetas, aux)
+
+
+def _batched_evaluate(thetas, aux, x, y, *, model, layout, chunk):
+    n = x.shape[0]
+    chunk = min(chunk, n)
+    R = thetas.shape[0]
+    loss_sum, correct = jnp.zeros((R,)), jnp.zeros((R,))
+    for start in range(0, n, chunk):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        m = xs.shape[0]
+        mask = jnp.ones((chunk,), jnp.float32)
+        if m < chunk:
+            pad = chunk - m
+            xs = jnp.concatenate([xs, jnp.zeros((pad,) + xs.shape[1:], xs.dtype)])
+            ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)])
+            mask = mask.at[m:].set(0.0)
+        ls, c = _batched_eval_chunk(thetas, aux, xs, ys, mask, model=model, layout=layout)
+        loss_sum, correct = loss_sum + ls, correct + c
+    return np.asarray(loss_sum) / n, np.asarray(correct) / n
+
+
+def run_sharding(devices=None):
+    """``(run-axis sharding, replicated sharding)`` over a 1-D mesh of ``devices`` (default all)."""
+    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+    devices = list(devices or jax.devices())
+    mesh = Mesh(np.array(devices), ("runs",))
+    return NamedSharding(mesh, P("runs")), NamedSharding(mesh, P())
+
+
+def train_subspace_batched(model, centres, bases, data, *, keys, d: int, epochs: int, batch_size: int = 128,
+                           optimizer=None, eval_init: bool = False, eval_chunk: int = 1000,
+                           devices=None) -> list[TrainResult]:
+    """R subspace runs (eq. 2.2) trained together: vmap over runs, sharded over devices.
+
+    ``centres`` (R parameter pytrees w_t), ``bases`` (R bases of one type and shape) and
+    ``keys`` (R batch-order keys) define the runs, which share the model, d and the
+    optimiser. The run axis is split over a 1-D mesh of ``devices`` (default
+    ``jax.devices()``; R is padded to a multiple of the device count with copies of
+    the last run, dropped at the end). Returns one :class:`TrainResult` per run with the
+    same metrics as :func:`train_subspace` (equal up to float reassociation).
+    """
+    R = len(centres)
+    if not (R == len(bases) == len(keys)) or R == 0:
+        raise ValueError(f"centres, bases and keys must have the same length >= 1, got "
+                         f"{len(centres)}, {len(bases)}, {len(keys)}")
+    epochs = check_int("epochs", epochs, min_value=0)
+    for b in bases:
+        _resolve_d(b, d)
+    opt = _resolve_opt(optimizer, optim.adam())
+    layout = ParamLayout.of(centres[0])
+    devices = list(devices or jax.devices())
+    n_dev = len(devices)
+    Rp = -(-R // n_dev) * n_dev
+    pad = lambda xs: list(xs) + [xs[-1]] * (Rp - R)  # noqa: E731
+    centres, bases, keys = pad(centres), pad(bases), pad(keys)
+    w_ts = jnp.stack([layout.flatten(c) for c in centres])
+    basis = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *bases)
+    thetas = jnp.zeros((Rp, d), jnp.float32)
+    x_tr, y_tr, x_te, y_te = _device_data(data)
+    shard = None
+    if n_dev > 1:
+        shard, repl = run_sharding(devices)
+        w_ts, basis, thetas = jax.device_put((w_ts, basis, thetas), shard)
+        x_tr, y_tr, x_te, y_te = jax.device_put((x_tr, y_tr, x_te, y_te), repl)
+    aux = (w_ts, basis)
+    opt_states = jax.vmap(opt.init)(thetas)
+    n = x_tr.shape[0]
+    batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
+    ev = functools.partial(_batched_evaluate, model=model, layout=layout, chunk=eval_chunk)
+    ms = [{k: [] for k in METRICS + ("epoch_train_loss_running",)} for _ in range(R)]
+    alive = np.ones(R, bool)
+    steps = np.zeros(R, int)
+    t0 = time.perf_counter()
+    if eval_init:
+        trl, tra = ev(thetas, aux, x_tr, y_tr)
+        tel, tea = ev(thetas, aux, x_te, y_te)
+        for r in range(R):
+            ms[r].update(init_train_loss=float(trl[r]), init_train_acc=float(tra[r]),
+                         init_test_loss=float(tel[r]), init_test_acc=float(tea[r]))
+    for epoch in range(epochs):
+        if not alive.any():
+            break
+        idx_all = np.stack([epoch_indices(k, n, batch_size, epoch) for k in keys], axis=1)  # (nb, Rp, bs)
+        running = jnp.zeros((Rp,))
+        for idx in idx_all:
+            idx = jnp.asarray(idx) if shard is None else jax.device_put(idx, shard)
+            thetas, opt_states, loss = _batched_step(thetas, opt_states, aux, x_tr, y_tr, idx,
+                                                     model=model, opt=opt, layout=layout)
+            running = running + loss
+        running = np.asarray(running)[:R] / len(idx_all)
+        trl, tra = ev(thetas, aux, x_tr, y_tr)
+        tel, tea = ev(thetas, aux, x_te, y_te)
+        for r in np.flatnonzero(alive):
+            m = ms[r]
+            m["epoch_train_loss_running"].append(float(running[r]))
+            steps[r] += len(idx_all)
+            if not math.isfinite(running[r]):
+                alive[r] = False
+                continue
+            for k, v in zip(METRICS, (trl[r], tra[r], tel[r], tea[r])):
+                m[k].append(float(v))
+            if not (math.isfinite(trl[r]) and math.isfinite(tel[r])):
+                alive[r] = False
+    wall = (time.perf_counter() - t0) / R
+    thetas = np.asarray(thetas)
+    out = []
+    for r in range(R):
+        m = ms[r]
+        m["status"] = "ok" if alive[r] else "diverged"
+        m["steps"] = int(steps[r])
+        m["epochs_done"] = len(m["train_acc"])
+        m.update(best_metrics(m))
+        m["wall_time"] = wall
+        m["D"], m["d"] = layout.D, d
+        theta = jnp.asarray(thetas[r])
+        params = layout.unravel(w_ts[r] + project(bases[r], theta, layout.D))
+        out.append(TrainResult(m, params, theta))
+    return out

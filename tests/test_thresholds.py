@@ -1,0 +1,70 @@
+"""P_s (eq. 2.3), d* (Definition 2.1) and d_int90 on hand-made records."""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dof_helpers import thresholds as th
+
+
+def _records():
+    # random affine, t = 0: run s at dimension d reaches accuracy acc[d][s]
+    acc = {1: [0.1, 0.2, 0.3, 0.2], 2: [0.4, 0.5, 0.2, 0.6], 4: [0.7, 0.8, 0.75, 0.9], 8: [0.9, 0.95, 0.92, None]}
+    out = []
+    for d, vals in acc.items():
+        for s, v in enumerate(vals):
+            out.append(dict(method="random_affine", t=0, d=d, seed=s, best_train_acc=v,
+                            best_train_loss=None if v is None else 1 - v, status="ok" if v else "diverged"))
+    return out
+
+
+def test_success_probability_by_hand():
+    table = th.success_probability(_records(), "train_acc", levels=[0.5, 0.7])
+    p = table.set_index(["level", "d"])["p_success"]
+    assert p[(0.5, 1)] == 0 and p[(0.5, 2)] == 0.5 and p[(0.5, 4)] == 1 and p[(0.5, 8)] == 0.75
+    assert p[(0.7, 4)] == 1.0 and p[(0.7, 2)] == 0
+    assert set(table["n_runs"]) == {4}
+    loss = th.success_probability(_records(), "train_loss", levels=[0.31])
+    assert loss.set_index("d")["p_success"][4] == 1.0  # 1 - acc <= 0.31 for every d = 4 run
+
+
+def test_threshold_dimension_and_running_max():
+    table = th.success_probability(_records(), "train_acc", levels=[0.5, 0.7, 0.91, 0.99])
+    ds = th.threshold_dimension(table, delta=0.3).set_index("level")["d_star"]
+    assert ds[0.5] == 4 and ds[0.7] == 4 and math.isnan(ds[0.99])
+    # only 2 of 4 runs reach 0.91 at d = 8 (one diverged): not enough
+    assert math.isnan(ds[0.91])
+    # with a running max the diverged run keeps its d = 4 value 0.9: all 4 reach 0.9 at d = 8
+    table_rm = th.success_probability(_records(), "train_acc", levels=[0.9], running_max=True)
+    assert table_rm.set_index("d")["p_success"][8] == 1.0
+    rb = th.running_best(_records(), "train_acc")
+    assert rb[(rb.seed == 3) & (rb.d == 8)]["best_train_acc"].item() == 0.9
+
+
+def test_success_matrix_shape():
+    table = th.success_probability(_records(), "train_acc", levels=[0.5, 0.7, 0.9])
+    levels, d_values, P = th.success_matrix(table, method="random_affine", t=0)
+    assert P.shape == (3, 4) and list(d_values) == [1, 2, 4, 8]
+
+
+def test_d_int90():
+    out = th.d_int90(_records(), full_accuracy=0.9, metric="train_acc")
+    # mean accuracy per d: 0.2, 0.425, 0.7875, (0.9+0.95+0.92+0)/4 = 0.6925; target 0.81
+    assert math.isnan(out["d_int90"].item())
+    out = th.d_int90(_records(), full_accuracy=0.8, metric="train_acc")  # target 0.72
+    assert out["d_int90"].item() == 4
+
+
+def test_validation_errors():
+    table = th.success_probability(_records(), "train_acc", levels=[0.5])
+    for bad in (0, 1, -0.1, 1.5):
+        with pytest.raises(ValueError, match="delta"):
+            th.threshold_dimension(table, delta=bad)
+    with pytest.raises(ValueError, match="metric"):
+        th.success_probability(_records(), "val_acc", levels=[0.5])
+    with pytest.raises(ValueError, match="levels are required"):
+        th.success_probability(_records(), "train_loss")
+    with pytest.raises(ValueError, match="metric"):
+        th.d_int90(_records(), 0.9, metric="train_loss")
+    assert isinstance(th.success_probability(pd.DataFrame(_records()), "train_acc", levels=[0.5]), pd.DataFrame)
