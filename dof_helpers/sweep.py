@@ -141,14 +141,24 @@ class SweepConfig:
                         run = dict(common, method=method, d=d, t=t, seed=seed)
                         if method.startswith("lottery"):
                             run["basis"] = "lottery"
+                            # the trajectory (and so the basis) depends on its length
+                            run["lottery_d_max"] = max(self.d_values)
                         run["key"] = run_key(run)
                         out.append(run)
         return out
 
 
+#: identifying fields that only some runs have; they enter the key only when present, so
+#: adding one never changes the keys (and resumability) of runs without it
+OPTIONAL_RUN_FIELDS = ("lottery_d_max",)
+
+
 def run_key(run: dict) -> str:
-    """A stable hash of a run's identifying fields (:data:`RUN_FIELDS`)."""
-    payload = json.dumps({k: run.get(k) for k in RUN_FIELDS}, sort_keys=True, default=str)
+    """A stable hash of a run's identifying fields (:data:`RUN_FIELDS`, plus any of
+    :data:`OPTIONAL_RUN_FIELDS` the run has, e.g. the lottery trajectory's length)."""
+    fields = {k: run.get(k) for k in RUN_FIELDS}
+    fields.update({k: run[k] for k in OPTIONAL_RUN_FIELDS if run.get(k) is not None})
+    payload = json.dumps(fields, sort_keys=True, default=str)
     return hashlib.sha1(payload.encode()).hexdigest()[:16]
 
 

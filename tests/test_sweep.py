@@ -154,3 +154,18 @@ def test_diverged_runs_are_recorded_and_the_sweep_goes_on(tmp_path):
     recs = sweep.run_sweep(cfg, tmp_path / "div.jsonl", progress=False, model=Tiny(), data=DATA)
     assert len(recs) == 2 and {r["status"] for r in recs} == {"diverged"}
     assert all(r["best_train_acc"] is None or r["epochs_done"] < 2 for r in recs)
+
+
+def test_lottery_run_key_depends_on_trajectory_length():
+    """Lottery bases come from a trajectory of max(d_values) * every steps: a grid with
+    another d_max must not reuse records; random affine keys are unaffected."""
+    from dof_helpers.sweep import SweepConfig
+
+    def keys(d_values):
+        cfg = SweepConfig(dataset="fashion_mnist", model="conv2", d_values=d_values,
+                          methods=("random_affine", "lottery_subspace"))
+        return {(r["method"], r["d"]): r["key"] for r in cfg.runs()}
+
+    small, large = keys((1, 2, 4)), keys((1, 2, 4, 8))
+    assert small[("random_affine", 2)] == large[("random_affine", 2)]
+    assert small[("lottery_subspace", 2)] != large[("lottery_subspace", 2)]
