@@ -1,0 +1,617 @@
+"""High-dimensional geometry behind the threshold training dimension (paper Section 3).
+
+Everything here is plain NumPy/SciPy with explicit ``numpy.random.Generator`` seeds, and
+vectorised over Monte-Carlo samples so that a chapter's estimates take seconds.
+
+Contents
+--------
+Gaussian width (Definition 3.1)
+    :func:`gaussian_width` estimates w(S) = E sup_{x in S} <g, x> with a standard error from
+    a *support function* h_S(g) = sup_{x in S} <g, x> evaluated on a batch of Gaussian
+    vectors; ``form="half_mean_width"`` uses the equivalent 1/2 E sup_{x,y in S} <g, x - y>
+    = 1/2 E[h_S(g) + h_S(-g)]. :func:`gaussian_width_from_maximiser` does the same from a
+    function returning the maximising point x*(g). ``support_*`` build support functions of
+    balls, ellipsoids, finite point sets, spherical caps and cones intersected with the
+    sphere.
+Closed forms
+    :func:`expected_gaussian_norm` (E||g_k|| with the exact gamma-function constant),
+    :func:`ellipsoid_width_bounds` (Lemma B.1, with the constants derived correctly),
+    :func:`statistical_dimension` of orthants, subspaces, circular and Lorentz cones.
+Random subspaces (Theorem 3.1, Appendix B.3)
+    :func:`random_subspace` samples orthonormal bases uniformly from the Grassmannian;
+    ``subspace_hits_*`` decide whether a subspace meets a cap, an orthant or another
+    subspace; :func:`cap_hit_probability` and :func:`orthant_hit_probability` are the exact
+    answers (beta law and the conic kinematic formula); :func:`escape_bound` is the bound of
+    Gordon's escape theorem; :func:`affine_subspace_distance` the distance between two
+    affine subspaces.
+Local angular dimension (Definition 3.2)
+    :func:`sublevel_cone` describes the cone of directions from w_0 that reach the
+    quadratic sublevel set S(epsilon) = {w : 1/2 w^T H w <= epsilon};
+    :func:`project_onto_ellipsoidal_cone` projects onto it exactly (a monotone 1-D root
+    find) and :func:`local_angular_dimension_quadratic` estimates d_local as the
+    statistical dimension E||Pi_K(g)||^2 of that cone, which brackets the squared Gaussian
+    width of the projected set: w^2 <= delta(K) <= w^2 + 1 (Amelunxen et al. 2014, Prop. 10.2).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import integrate, optimize, special, stats
+
+from .validation import check_choice, check_float, check_int
+
+SupportFn = Callable[[np.ndarray], np.ndarray]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _rng(seed) -> np.random.Generator:
+    if isinstance(seed, np.random.Generator):
+        return seed
+    return np.random.default_rng(check_int("seed", seed, min_value=0))
+
+
+def _vector(name: str, value, *, positive: bool = False, ndim: int = 1) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim != ndim or arr.size == 0 or not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} is not valid; expected a non-empty finite {ndim}-d array, got shape {arr.shape}")
+    if positive and np.any(arr <= 0):
+        raise ValueError(f"{name} is not valid; expected strictly positive entries (min is {arr.min():g})")
+    return arr
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte-Carlo estimate: ``mean`` with its standard error ``stderr`` from ``n`` samples."""
+
+    mean: float
+    stderr: float
+    n: int
+
+    def within(self, value: float, n_sigma: float = 4.0, slack: float = 0.0) -> bool:
+        """True if ``value`` lies within ``n_sigma`` standard errors (plus ``slack``) of the mean."""
+        return abs(self.mean - value) <= n_sigma * self.stderr + slack
+
+    def __format__(self, spec: str) -> str:
+        spec = spec or ".3f"
+        return f"{self.mean:{spec}} ± {self.stderr:{spec}}"
+
+
+def _estimate(samples: np.ndarray) -> Estimate:
+    samples = np.asarray(samples, dtype=float)
+    n = samples.size
+    se = float(samples.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+    return Estimate(float(samples.mean()), se, int(n))
+
+
+# ----------------------------------------------------------------------------- Gaussian width
+def gaussian_width(support: SupportFn, D: int, n_samples: int = 2000, seed=0, *,
+                   form: str = "sup", batch: int = 4096) -> Estimate:
+    """Monte-Carlo Gaussian width w(S) (Definition 3.1) with its standard error.
+
+    ``support(G)`` maps a batch ``G`` of shape (n, D) of standard Gaussian vectors to the
+    support function values sup_{x in S} <g, x>, shape (n,). ``form="sup"`` averages
+    h_S(g); ``form="half_mean_width"`` averages 1/2 (h_S(g) + h_S(-g)), half the width of
+    S - S in direction g, which has the same expectation (the Gaussian is symmetric).
+    """
+    D = check_int("D", D, min_value=1)
+    n_samples = check_int("n_samples", n_samples, min_value=2)
+    check_choice("form", form, ("sup", "half_mean_width"))
+    batch = check_int("batch", batch, min_value=1)
+    rng = _rng(seed)
+    out = []
+    for start in range(0, n_samples, batch):
+        G = rng.standard_normal((min(batch, n_samples - start), D))
+        h = np.asarray(support(G), dtype=float)
+        if form == "half_mean_width":
+            h = 0.5 * (h + np.asarray(support(-G), dtype=float))
+        out.append(h)
+    return _estimate(np.concatenate(out))
+
+
+def gaussian_width_from_maximiser(maximiser: Callable[[np.ndarray], np.ndarray], D: int,
+                                  n_samples: int = 2000, seed=0, *, batch: int = 4096) -> Estimate:
+    """Gaussian width from a function returning the maximising point x*(g) in S, shape (n, D)."""
+    return gaussian_width(lambda G: np.einsum("nd,nd->n", G, maximiser(G)), D, n_samples, seed, batch=batch)
+
+
+def support_ball(radius: float, basis: np.ndarray | None = None) -> SupportFn:
+    """Support function of a centred ball of ``radius`` in span(``basis``) (all of R^D if None).
+
+    ``basis`` is a (D, k) matrix with orthonormal columns; h(g) = radius * ||basis^T g||.
+    """
+    radius = check_float("radius", radius, min_value=0.0)
+    if basis is None:
+        return lambda G: radius * np.linalg.norm(G, axis=-1)
+    basis = np.asarray(basis, dtype=float)
+    return lambda G: radius * np.linalg.norm(G @ basis, axis=-1)
+
+
+def support_ellipsoid(radii, axes: np.ndarray | None = None) -> SupportFn:
+    """Support function of {x : sum_i (u_i . x)^2 / r_i^2 <= 1}: h(g) = sqrt(sum_i r_i^2 (u_i . g)^2).
+
+    ``axes`` (D, D) holds the principal axes u_i as columns (identity if None).
+    """
+    r = _vector("radii", radii, positive=True)
+    if axes is None:
+        return lambda G: np.sqrt((G ** 2) @ (r ** 2))
+    axes = np.asarray(axes, dtype=float)
+    return lambda G: np.sqrt(((G @ axes) ** 2) @ (r ** 2))
+
+
+def maximiser_ellipsoid(radii) -> Callable[[np.ndarray], np.ndarray]:
+    """Maximiser of <g, x> over the axis-aligned ellipsoid: x* = r^2 g / sqrt(sum r_i^2 g_i^2)."""
+    r2 = _vector("radii", radii, positive=True) ** 2
+    return lambda G: (G * r2) / np.sqrt((G ** 2) @ r2)[:, None]
+
+
+def support_points(X: np.ndarray) -> SupportFn:
+    """Support function of a finite set of points, the rows of ``X`` (m, D): max_j <g, x_j>."""
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X is not valid; expected an (m, D) array, got shape {X.shape}")
+    return lambda G: (G @ X.T).max(axis=-1)
+
+
+def support_cap(axis, angle: float) -> SupportFn:
+    """Support function of the spherical cap {u : ||u|| = 1, angle(u, axis) <= angle}.
+
+    With phi the angle between g and the axis, h(g) = ||g|| cos(max(phi - angle, 0)) when
+    phi - angle <= pi, which always holds for angle >= 0.
+    """
+    c = _vector("axis", axis)
+    c = c / np.linalg.norm(c)
+    angle = check_float("angle", angle, min_value=0.0, max_value=np.pi)
+
+    def h(G):
+        norm = np.linalg.norm(G, axis=-1)
+        phi = np.arccos(np.clip(G @ c / np.maximum(norm, 1e-300), -1.0, 1.0))
+        return norm * np.cos(np.maximum(phi - angle, 0.0))
+
+    return h
+
+
+def support_orthant_sphere(G: np.ndarray) -> np.ndarray:
+    """Support function of the nonnegative orthant intersected with the unit sphere.
+
+    h(g) = ||g_+|| if some g_i > 0 (the normalised positive part is the maximiser), else
+    max_i g_i (the best single coordinate vector).
+    """
+    pos = np.linalg.norm(np.maximum(G, 0.0), axis=-1)
+    return np.where(pos > 0, pos, G.max(axis=-1))
+
+
+def support_union(*supports: SupportFn) -> SupportFn:
+    """Support function of a union of sets: the maximum of their support functions."""
+    if not supports:
+        raise ValueError("supports is not valid; expected at least one support function")
+    return lambda G: np.max(np.stack([s(G) for s in supports]), axis=0)
+
+
+def expected_gaussian_norm(k) -> np.ndarray | float:
+    """E||g|| for g ~ N(0, I_k): sqrt(2) Gamma((k+1)/2) / Gamma(k/2) (exact; ~ sqrt(k - 1/2))."""
+    k_arr = np.asarray(k, dtype=float)
+    if np.any(k_arr < 1) or np.any(k_arr != np.round(k_arr)):
+        raise ValueError(f"k={k!r} is not valid; expected integer dimension(s) >= 1")
+    val = np.sqrt(2.0) * np.exp(special.gammaln((k_arr + 1) / 2) - special.gammaln(k_arr / 2))
+    return float(val) if np.ndim(val) == 0 else val
+
+
+def ball_width(radius: float, k: int) -> float:
+    """Exact Gaussian width of a radius-``radius`` ball inside a k-dimensional subspace."""
+    radius = check_float("radius", radius, min_value=0.0)
+    return radius * expected_gaussian_norm(check_int("k", k, min_value=1))
+
+
+def ellipsoid_width_bounds(radii) -> tuple[float, float]:
+    """Bounds of Lemma B.1 on the Gaussian width (not squared) of an ellipsoid with ``radii``.
+
+    sqrt(2/pi) * sqrt(sum r_i^2) <= w(E) <= sqrt(sum r_i^2). The lower constant is
+    E|g_1| = sqrt(2/pi); squaring gives (2/pi) sum r_i^2 <= w(E)^2 <= sum r_i^2.
+    """
+    s = float(np.sqrt(np.sum(_vector("radii", radii, positive=True) ** 2)))
+    return float(np.sqrt(2.0 / np.pi)) * s, s
+
+
+# ----------------------------------------------------------------------------- cones
+CONE_KINDS = ("orthant", "subspace", "circular", "lorentz")
+
+
+def statistical_dimension(kind: str, D: int, *, k: int | None = None, angle: float | None = None) -> float:
+    """Statistical dimension delta(C) = E||Pi_C(g)||^2 of a closed convex cone in R^D.
+
+    ``orthant``: D/2 (self-dual). ``subspace``: k. ``lorentz``: the circular cone with
+    half-angle pi/4, D/2 (self-dual). ``circular``: half-angle ``angle``, by quadrature of
+    D * E f(phi) over the angle phi of a uniform direction to the axis (density proportional
+    to sin^{D-2} phi) with f = 1 inside the cone, cos^2(phi - angle) in the band
+    angle < phi < angle + pi/2 and 0 beyond.
+    """
+    check_choice("kind", kind, CONE_KINDS)
+    D = check_int("D", D, min_value=2)
+    if kind == "orthant":
+        return D / 2.0
+    if kind == "subspace":
+        if k is None:
+            raise ValueError("k=None is not valid for kind='subspace'; expected an integer in [0, D]")
+        return float(check_int("k", k, min_value=0, max_value=D))
+    if kind == "lorentz":
+        angle = np.pi / 4
+    if angle is None:
+        raise ValueError("angle=None is not valid for kind='circular'; expected a number in [0, pi/2]")
+    angle = check_float("angle", angle, min_value=0.0, max_value=np.pi / 2)
+    # log of the (unnormalised) angle density, shifted so its maximum (at pi/2) is 0
+    logdens = lambda p: (D - 2) * np.log(np.maximum(np.sin(p), 1e-300))  # noqa: E731
+    f = lambda p: 1.0 if p <= angle else (np.cos(p - angle) ** 2 if p < angle + np.pi / 2 else 0.0)  # noqa: E731
+    pts = sorted({0.0, angle, min(angle + np.pi / 2, np.pi), np.pi, np.pi / 2})
+    num = sum(integrate.quad(lambda p: f(p) * np.exp(logdens(p)), a, b, limit=200, epsabs=0, epsrel=1e-10)[0]
+              for a, b in zip(pts[:-1], pts[1:]))
+    den = sum(integrate.quad(lambda p: np.exp(logdens(p)), a, b, limit=200, epsabs=0, epsrel=1e-10)[0]
+              for a, b in zip(pts[:-1], pts[1:]))
+    return D * num / den
+
+
+def circular_cone_approx(D: int, angle: float) -> float:
+    """Amelunxen et al.'s approximation delta(Circ_D(angle)) ~ D sin^2(angle) + cos(2 angle)."""
+    return D * np.sin(angle) ** 2 + np.cos(2 * angle)
+
+
+def project_orthant(G: np.ndarray) -> np.ndarray:
+    """Euclidean projection onto the nonnegative orthant (row-wise)."""
+    return np.maximum(G, 0.0)
+
+
+def project_circular(G: np.ndarray, axis, angle: float) -> np.ndarray:
+    """Euclidean projection of the rows of ``G`` onto the circular cone {x : angle(x, axis) <= angle}."""
+    c = _vector("axis", axis)
+    c = c / np.linalg.norm(c)
+    angle = check_float("angle", angle, min_value=0.0, max_value=np.pi / 2)
+    t = G @ c
+    perp = G - t[:, None] * c
+    rho = np.linalg.norm(perp, axis=-1)
+    phi = np.arctan2(rho, t)
+    inside = phi <= angle
+    polar = phi >= angle + np.pi / 2
+    # boundary case: project onto the ray at angle `angle` in the plane of (c, perp)
+    u = np.where(rho[:, None] > 0, perp / np.maximum(rho, 1e-300)[:, None], 0.0)
+    ray = np.cos(angle) * c + np.sin(angle) * u
+    length = np.linalg.norm(G, axis=-1) * np.cos(phi - angle)
+    out = length[:, None] * ray
+    out = np.where(inside[:, None], G, out)
+    return np.where(polar[:, None], 0.0, out)
+
+
+def statistical_dimension_mc(projector: Callable[[np.ndarray], np.ndarray], D: int,
+                             n_samples: int = 2000, seed=0) -> Estimate:
+    """Monte-Carlo E||Pi_C(g)||^2 from a row-wise projector onto the cone C."""
+    D = check_int("D", D, min_value=1)
+    n_samples = check_int("n_samples", n_samples, min_value=2)
+    G = _rng(seed).standard_normal((n_samples, D))
+    return _estimate(np.sum(projector(G) ** 2, axis=-1))
+
+
+# ----------------------------------------------------------------------------- random subspaces
+def random_subspace(D: int, d: int, n: int | None = None, seed=0) -> np.ndarray:
+    """Orthonormal basis of a uniformly random d-dimensional subspace of R^D (Grassmannian).
+
+    QR of a Gaussian (D, d) matrix with the signs of R's diagonal moved into Q (Haar on the
+    Stiefel manifold, so the span is uniform). Returns (D, d), or (n, D, d) if ``n`` given.
+    """
+    D = check_int("D", D, min_value=1)
+    d = check_int("d", d, min_value=0, max_value=D)
+    rng = _rng(seed)
+    shape = (1 if n is None else check_int("n", n, min_value=1), D, d)
+    G = rng.standard_normal(shape)
+    if d == 0:
+        return G[0] if n is None else G
+    Q, R = np.linalg.qr(G)
+    signs = np.sign(np.diagonal(R, axis1=-2, axis2=-1))
+    signs[signs == 0] = 1.0
+    Q = Q * signs[:, None, :]
+    return Q[0] if n is None else Q
+
+
+def subspace_hits_cap(Q: np.ndarray, axis, angle: float) -> np.ndarray:
+    """Does span(Q) meet the cap {u : angle(u, axis) <= angle}? Exactly when ||Q^T c|| >= cos(angle).
+
+    (The closest direction of the subspace to the axis c makes angle arccos ||Q^T c||; a
+    subspace is symmetric, so meeting the cap or its antipode is the same event.)
+    """
+    c = _vector("axis", axis)
+    c = c / np.linalg.norm(c)
+    angle = check_float("angle", angle, min_value=0.0, max_value=np.pi / 2)
+    return np.linalg.norm(np.einsum("...dk,d->...k", Q, c), axis=-1) >= np.cos(angle)
+
+
+def subspace_hits_orthant(Q: np.ndarray) -> np.ndarray:
+    """Does span(Q) meet the nonnegative orthant outside 0? A linear-programming feasibility test.
+
+    span(Q) contains x = Q theta != 0 with x >= 0 iff the LP {Q theta >= 0, 1^T Q theta = 1}
+    is feasible (scale any such x so its entries sum to one).
+    """
+    Qs = np.asarray(Q, dtype=float)
+    single = Qs.ndim == 2
+    Qs = Qs[None] if single else Qs
+    out = np.zeros(Qs.shape[0], dtype=bool)
+    for i, q in enumerate(Qs):
+        D, d = q.shape
+        if d == 0:
+            continue
+        res = optimize.linprog(np.zeros(d), A_ub=-q, b_ub=np.zeros(D), A_eq=q.sum(0, keepdims=True),
+                               b_eq=[1.0], bounds=[(None, None)] * d, method="highs")
+        out[i] = res.status == 0
+    return out[0] if single else out
+
+
+def subspaces_intersect(Q1: np.ndarray, Q2: np.ndarray, tol: float = 1e-8) -> np.ndarray:
+    """Do span(Q1) and span(Q2) (orthonormal columns) share a nonzero vector?
+
+    They do exactly when the largest singular value of Q1^T Q2 (the cosine of the smallest
+    principal angle) equals 1.
+    """
+    s = np.linalg.svd(np.swapaxes(Q1, -1, -2) @ Q2, compute_uv=False)
+    if s.shape[-1] == 0:
+        return np.zeros(s.shape[:-1], dtype=bool)
+    return s[..., 0] >= 1.0 - tol
+
+
+def affine_subspace_distance(x0: np.ndarray, A: np.ndarray, y0: np.ndarray, B: np.ndarray) -> float:
+    """Distance between the affine subspaces x0 + span(A) and y0 + span(B) (least squares)."""
+    M = np.concatenate([A, -B], axis=1)
+    sol, *_ = np.linalg.lstsq(M, y0 - x0, rcond=None)
+    return float(np.linalg.norm(M @ sol - (y0 - x0)))
+
+
+def cap_hit_probability(D: int, d, angle: float):
+    """Exact probability that a uniform d-dim subspace of R^D meets a cap of half-angle ``angle``.
+
+    ||Q^T c||^2 for a uniform subspace and fixed unit c is Beta(d/2, (D - d)/2), so the
+    probability is the beta survival function at cos^2(angle).
+    """
+    D = check_int("D", D, min_value=2)
+    angle = check_float("angle", angle, min_value=0.0, max_value=np.pi / 2)
+    d = np.asarray(d, dtype=float)
+    x = np.cos(angle) ** 2
+    inner = (d > 0) & (d < D)
+    p = np.where(d >= D, 1.0, 0.0)
+    p = np.where(inner, stats.beta.sf(x, np.maximum(d, 1e-9) / 2, np.maximum(D - d, 1e-9) / 2), p)
+    return float(p) if p.ndim == 0 else p
+
+
+def orthant_hit_probability(D: int, d):
+    """Exact probability that a uniform d-dim subspace meets the orthant R^D_+ outside 0.
+
+    Conic kinematic (Crofton) formula: P = 2 (v_{D-d+1} + v_{D-d+3} + ...), with the
+    orthant's intrinsic volumes v_k = C(D, k) / 2^D.
+    """
+    D = check_int("D", D, min_value=1)
+    k = np.arange(D + 1)
+    logv = special.gammaln(D + 1) - special.gammaln(k + 1) - special.gammaln(D - k + 1) - D * np.log(2.0)
+    v = np.exp(logv)
+
+    def one(dd):
+        dd = int(dd)
+        if dd <= 0:
+            return 0.0
+        return float(min(1.0, 2.0 * v[D - dd + 1::2].sum()))
+
+    d_arr = np.asarray(d)
+    out = np.array([one(x) for x in d_arr.ravel()]).reshape(d_arr.shape)
+    return float(out) if out.ndim == 0 else out
+
+
+def escape_bound(D: int, d, width: float):
+    """Upper bound on the probability that a uniform d-dim subspace meets S (Theorem 3.1).
+
+    Gordon's escape theorem: with k = D - d, if k / sqrt(k + 1) > w(S) then
+    P(miss) >= 1 - 3.5 exp(-(k / sqrt(k + 1) - w(S))^2 / 18), i.e.
+    P(hit) <= min(1, 3.5 exp(...)). Where the condition fails the bound is vacuous (1).
+    """
+    D = check_int("D", D, min_value=1)
+    width = check_float("width", width, min_value=0.0)
+    k = D - np.asarray(d, dtype=float)
+    if np.any(k < 0):
+        raise ValueError(f"d is not valid; expected values in [0, D={D}]")
+    gap = k / np.sqrt(k + 1) - width
+    p = np.where(gap > 0, np.minimum(1.0, 3.5 * np.exp(-np.maximum(gap, 0) ** 2 / 18.0)), 1.0)
+    return float(p) if p.ndim == 0 else p
+
+
+def empirical_threshold(d_values, prob, level: float = 0.5) -> float:
+    """Smallest d at which an increasing probability curve reaches ``level`` (linear interpolation)."""
+    level = check_float("level", level, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    d_values = np.asarray(d_values, dtype=float)
+    prob = np.asarray(prob, dtype=float)
+    above = np.nonzero(prob >= level)[0]
+    if above.size == 0:
+        return float("nan")
+    i = above[0]
+    if i == 0:
+        return float(d_values[0])
+    x0, x1, p0, p1 = d_values[i - 1], d_values[i], prob[i - 1], prob[i]
+    return float(x0 + (level - p0) * (x1 - x0) / (p1 - p0)) if p1 > p0 else float(x1)
+
+
+# ----------------------------------------------------------------------------- local angular dimension
+@dataclass(frozen=True)
+class EllipsoidalCone:
+    """The convex cone K = {z : z1 >= ||Lambda z'||} in the rotated coordinates ``Q^T z``.
+
+    ``Q`` (D, D) is orthogonal with first column the axis of the cone; ``lam`` holds the
+    D - 1 semi-axis ratios. ``full`` marks the degenerate case K = R^D (w_0 inside the set).
+    """
+
+    Q: np.ndarray
+    lam: np.ndarray
+    full: bool = False
+
+
+def sublevel_cone(lams, w0, epsilon: float) -> EllipsoidalCone:
+    """Cone of directions z from ``w0`` along which the ray w0 + s z (s > 0) enters S(epsilon).
+
+    S(epsilon) = {w : 1/2 w^T H w <= epsilon} with H = diag(``lams``) (any H after rotating
+    to its eigenbasis). With a = H w0 and c = 2 (L(w0) - epsilon) > 0, the ray enters S
+    iff the quadratic 1/2 s^2 z^T H z + s a^T z + c/2 <= 0 has a positive root, i.e.
+    a^T z < 0 and (a^T z)^2 >= c z^T H z. So K = {z : z^T M z >= 0, a^T z <= 0} with
+    M = a a^T - c H, a matrix with exactly one positive eigenvalue: an ellipsoidal cone.
+    """
+    lams = _vector("lams", lams, positive=True)
+    w0 = _vector("w0", w0)
+    if w0.shape != lams.shape:
+        raise ValueError(f"w0 is not valid; expected shape {lams.shape} to match lams, got {w0.shape}")
+    epsilon = check_float("epsilon", epsilon, min_value=0.0, open_min=True)
+    D = lams.size
+    L0 = 0.5 * float(np.sum(lams * w0 ** 2))
+    if L0 <= epsilon:
+        return EllipsoidalCone(np.eye(D), np.zeros(D - 1), full=True)
+    a = lams * w0
+    c = 2.0 * (L0 - epsilon)
+    M = np.outer(a, a) - c * np.diag(lams)
+    m, V = np.linalg.eigh(M)
+    order = np.argsort(m)[::-1]  # positive eigenvalue first
+    m, V = m[order], V[:, order]
+    if m[0] <= 0 or np.any(m[1:] >= 0):
+        raise RuntimeError("sublevel cone: M should have exactly one positive eigenvalue")
+    if V[:, 0] @ a > 0:
+        V[:, 0] = -V[:, 0]  # orient the axis into the nappe with a^T z <= 0
+    return EllipsoidalCone(V, np.sqrt(-m[1:] / m[0]))
+
+
+def project_onto_ellipsoidal_cone(G: np.ndarray, cone: EllipsoidalCone, n_iter: int = 80) -> np.ndarray:
+    """Squared norms ||Pi_K(g)||^2 for the rows g of ``G`` (exact up to bisection tolerance).
+
+    In the cone's coordinates (g1, g') the projection is g if g is in K, 0 if g is in the
+    polar cone {-g1 >= ||Lambda^{-1} g'||}, and otherwise the boundary point
+    z1 = g1 + nu, z'_i = g'_i z1 / (z1 + nu lam_i^2) where nu > max(0, -g1) is the unique
+    root of F(nu) = sum_i lam_i^2 g'_i^2 / (g1 + nu (1 + lam_i^2))^2 = 1 (F decreases
+    strictly there), found by bisection.
+    """
+    G = np.atleast_2d(np.asarray(G, dtype=float))
+    if cone.full:
+        return np.sum(G ** 2, axis=-1)
+    Y = G @ cone.Q
+    g1, gp = Y[:, 0], Y[:, 1:]
+    l2 = cone.lam ** 2
+    inside = (g1 >= 0) & (g1 ** 2 >= gp ** 2 @ l2)
+    polar = (g1 <= 0) & (g1 ** 2 >= gp ** 2 @ (1.0 / np.maximum(l2, 1e-300)))
+    lo = np.maximum(0.0, -g1)
+    F = lambda nu: ((gp ** 2) * l2 / (g1[:, None] + nu[:, None] * (1.0 + l2)) ** 2).sum(-1)  # noqa: E731
+    hi = lo + np.maximum(1.0, np.abs(g1))
+    for _ in range(200):
+        bad = F(hi) > 1.0
+        if not bad.any():
+            break
+        hi = np.where(bad, lo + 2.0 * (hi - lo), hi)
+    for _ in range(n_iter):
+        mid = 0.5 * (lo + hi)
+        big = F(mid) > 1.0
+        lo, hi = np.where(big, mid, lo), np.where(big, hi, mid)
+    nu = 0.5 * (lo + hi)
+    z1 = g1 + nu
+    zp = gp * (z1[:, None] / (z1[:, None] + nu[:, None] * l2))
+    sq = z1 ** 2 + np.sum(zp ** 2, axis=-1)
+    sq = np.where(inside, np.sum(Y ** 2, axis=-1), sq)
+    return np.where(polar, 0.0, sq)
+
+
+def local_angular_dimension_quadratic(lams, w0, epsilon: float, n_samples: int = 1000, seed=0,
+                                      *, batch: int = 1000) -> Estimate:
+    """Monte-Carlo local angular dimension d_local of S(epsilon) about ``w0`` (Definition 3.2).
+
+    Estimated as the statistical dimension delta(K) = E||Pi_K(g)||^2 of the cone K spanned
+    by the directions from w0 into S(epsilon); the squared Gaussian width of the projected
+    set proj_{w0} S(epsilon) = K cap sphere satisfies w^2 <= delta(K) <= w^2 + 1.
+    """
+    n_samples = check_int("n_samples", n_samples, min_value=2)
+    cone = sublevel_cone(lams, w0, epsilon)
+    D = cone.Q.shape[0]
+    rng = _rng(seed)
+    vals = []
+    for start in range(0, n_samples, batch):
+        G = rng.standard_normal((min(batch, n_samples - start), D))
+        vals.append(project_onto_ellipsoidal_cone(G, cone))
+    return _estimate(np.concatenate(vals))
+
+
+# ----------------------------------------------------------------------------- chapter configs
+def _int_list(name: str, value, *, min_value: int, max_value: int | None = None) -> tuple:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{name}={value!r} is not valid; expected a non-empty list of integers")
+    return tuple(check_int(f"{name}[{i}]", v, min_value=min_value, max_value=max_value) for i, v in enumerate(value))
+
+
+def _float_list(name: str, value, *, min_value: float, max_value: float | None = None) -> tuple:
+    if not isinstance(value, (list, tuple)) or not value:
+        raise ValueError(f"{name}={value!r} is not valid; expected a non-empty list of numbers")
+    return tuple(check_float(f"{name}[{i}]", v, min_value=min_value, max_value=max_value) for i, v in enumerate(value))
+
+
+@dataclass(frozen=True)
+class GaussianWidthConfig:
+    """Validated parameters of the Gaussian-width chapter."""
+
+    D: int
+    n_samples: int
+    radius: float
+    ball_dims: tuple
+    power_exponents: tuple
+    cap_angles_deg: tuple
+    n_points: tuple
+    seed: int
+
+
+def gaussian_width_config(*, D, n_samples, radius, ball_dims, power_exponents, cap_angles_deg, n_points,
+                          seed) -> GaussianWidthConfig:
+    """Check the Gaussian-width chapter's parameters (ValueError naming the parameter)."""
+    D = check_int("D", D, min_value=2, max_value=5000)
+    return GaussianWidthConfig(
+        D=D,
+        n_samples=check_int("n_samples", n_samples, min_value=10),
+        radius=check_float("radius", radius, min_value=0.0, open_min=True),
+        ball_dims=_int_list("ball_dims", ball_dims, min_value=1, max_value=D),
+        power_exponents=_float_list("power_exponents", power_exponents, min_value=0.0),
+        cap_angles_deg=_float_list("cap_angles_deg", cap_angles_deg, min_value=0.0, max_value=90.0),
+        n_points=_int_list("n_points", n_points, min_value=1, max_value=100000),
+        seed=check_int("seed", seed, min_value=0),
+    )
+
+
+@dataclass(frozen=True)
+class EscapeConfig:
+    """Validated parameters of the escape-theorem chapter."""
+
+    D: int
+    n_trials: int
+    cap_angle_deg: float
+    n_caps: int
+    D_orthant: int
+    orthant_dims: tuple
+    affine_n: int
+    ball_radius: float
+    R_values: tuple
+    n_width_samples: int
+    seed: int
+
+
+def escape_config(*, D, n_trials, cap_angle_deg, n_caps, D_orthant, orthant_dims, affine_n, ball_radius, R_values,
+                  n_width_samples, seed) -> EscapeConfig:
+    """Check the escape-theorem chapter's parameters (ValueError naming the parameter)."""
+    D = check_int("D", D, min_value=4, max_value=5000)
+    ball_radius = check_float("ball_radius", ball_radius, min_value=0.0, open_min=True)
+    R_values = _float_list("R_values", R_values, min_value=0.0)
+    if min(R_values) <= ball_radius:
+        raise ValueError(f"R_values={R_values!r} is not valid; every distance R must exceed ball_radius={ball_radius:g} "
+                         "(the initialisation must lie outside the ball)")
+    return EscapeConfig(
+        D=D,
+        n_trials=check_int("n_trials", n_trials, min_value=10),
+        cap_angle_deg=check_float("cap_angle_deg", cap_angle_deg, min_value=0.0, max_value=90.0, open_min=True),
+        n_caps=check_int("n_caps", n_caps, min_value=1),
+        D_orthant=check_int("D_orthant", D_orthant, min_value=4, max_value=2000),
+        orthant_dims=_int_list("orthant_dims", orthant_dims, min_value=4, max_value=100000),
+        affine_n=check_int("affine_n", affine_n, min_value=0, max_value=D),
+        ball_radius=ball_radius,
+        R_values=R_values,
+        n_width_samples=check_int("n_width_samples", n_width_samples, min_value=10),
+        seed=check_int("seed", seed, min_value=0),
+    )
