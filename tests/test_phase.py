@@ -1,0 +1,183 @@
+"""Chapter 05's logic (dof_helpers.phase): grids, P_s / d* tables, claims, burn-in centres."""
+import math
+from types import SimpleNamespace
+
+import flax.linen as nn
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+from dof_helpers import phase, sweep, train
+
+
+# ----------------------------------------------------------------------------- helpers
+def synthetic_records(d_star_by_curve, seeds=(0, 1, 2), d_values=(1, 2, 4, 8, 16, 32, 64, 128), levels_acc=0.9):
+    """Runs whose best accuracy is `levels_acc` when d >= the curve's threshold, else 0.1."""
+    rows = []
+    for (method, t), threshold in d_star_by_curve.items():
+        for seed in seeds:
+            for d in d_values:
+                acc = levels_acc if d >= threshold else 0.1
+                rows.append(dict(method=method, t=t, d=d, seed=seed, status="ok", best_train_acc=acc,
+                                 best_test_acc=acc, D=1000))
+    return rows
+
+
+def graded_records(scale_by_curve, seeds=(0, 1, 2), d_values=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512)):
+    """Accuracy rising with log2(d), shifted left by a curve's `scale` (smaller d* for larger scale)."""
+    rows = []
+    for (method, t), scale in scale_by_curve.items():
+        for seed in seeds:
+            for d in d_values:
+                acc = min(0.9, 0.1 + 0.08 * (math.log2(d) + scale) + 0.001 * seed)
+                rows.append(dict(method=method, t=t, d=d, seed=seed, status="ok", best_train_acc=acc,
+                                 best_test_acc=acc, D=1000))
+    return rows
+
+
+# ----------------------------------------------------------------------------- configuration
+def test_coarse_to_fine_visits_every_d_once_and_spans_the_range_first():
+    for grid in ([1], [1, 2], [1, 2, 4], list(2 ** np.arange(13)), [3, 5, 9, 17]):
+        passes = phase.coarse_to_fine(grid)
+        flat = [d for p in passes for d in p]
+        assert sorted(flat) == sorted(grid) and len(flat) == len(set(flat))
+        assert min(grid) in passes[0] and max(grid) in passes[0]
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 10])
+def test_all_but_one_delta_needs_exactly_n_minus_1_successes(n):
+    delta = phase.all_but_one_delta(n)
+    assert (n - 1) / n >= 1 - delta - 1e-12
+    assert (n - 2) / n < 1 - delta
+
+
+def test_config_rejects_bad_values_naming_the_parameter():
+    with pytest.raises(ValueError, match="delta"):
+        phase.PhaseConfig(delta=1.0)
+    with pytest.raises(ValueError, match="basis"):
+        phase.PhaseConfig(basis="sparse")
+    with pytest.raises(ValueError, match="n_test"):
+        phase.PhaseConfig(n_test=0)
+    with pytest.raises(ValueError, match="d"):
+        phase.PhaseConfig(d_values=[0, 4])
+
+
+def test_config_runs_and_methods():
+    c = phase.PhaseConfig(d_values=[4, 2, 2], seeds=[0, 1], t_values=[4, 8])
+    assert c.d_values == (2, 4)
+    assert c.n_runs() == 2 * 2 * 3  # seeds x d x (random + 2 burn-in)
+    assert phase.PhaseConfig(t_values=[]).methods == ("random_affine",)
+
+
+# ----------------------------------------------------------------------------- tables
+def test_phase_tables_recover_known_thresholds_and_p_s_falls_with_level():
+    truth = {("random_affine", 0): 64, ("burn_in", 4): 16, ("burn_in", 16): 2}
+    table, dstar = phase.phase_tables(synthetic_records(truth), delta=0.34, levels=[0.5, 0.9])
+    for (m, t), d in truth.items():
+        assert phase.d_star_curve(dstar, m, t, [0.5, 0.9]).tolist() == [d, d]
+    assert math.isnan(phase.d_star_curve(dstar, "random_affine", 0, [0.95])[0])  # level not in the table
+    tab = table.sort_values(["method", "t", "d", "level"])
+    assert (tab.groupby(["method", "t", "d"])["p_success"].diff().dropna() <= 0).all()
+
+
+def test_diverged_runs_count_as_failures_and_delta_sets_how_many_must_succeed():
+    rows = synthetic_records({("random_affine", 0): 8})
+    for r in rows:  # seed 2 diverges at d = 8: only 2 of 3 succeed there
+        if r["seed"] == 2 and r["d"] == 8:
+            r["status"] = "diverged"
+    _, strict = phase.phase_tables(rows, delta=0.1, levels=[0.5])
+    _, lenient = phase.phase_tables(rows, delta=0.34, levels=[0.5])
+    assert strict["d_star"].iloc[0] == 16 and lenient["d_star"].iloc[0] == 8
+
+
+def test_local_dimension_is_D_minus_d_star():
+    truth = {("random_affine", 0): 64, ("burn_in", 8): 4}
+    _, dstar = phase.phase_tables(synthetic_records(truth), delta=0.34, levels=[0.5])
+    local = phase.local_dimension_table(dstar, 1000, [0.5]).set_index("method")
+    assert local.loc["random_affine", "d_local = D - d*"] == 936
+    assert local.loc["burn_in", "d_local / D"] == pytest.approx(0.996)
+
+
+def test_transition_width_is_one_octave_for_a_step_and_absent_when_never_reached():
+    table, _ = phase.phase_tables(synthetic_records({("random_affine", 0): 32}), delta=0.34, levels=[0.5, 0.95])
+    w = phase.transition_widths(table)
+    assert w["octaves"].tolist() == [1.0] and w["d_high"].tolist() == [32.0]
+
+
+# ----------------------------------------------------------------------------- claims
+def test_claims_hold_when_burn_in_shifts_the_curve_and_fail_when_it_hurts():
+    good = graded_records({("random_affine", 0): 0.0, ("burn_in", 4): 1.0, ("burn_in", 16): 2.0})
+    table, dstar = phase.phase_tables(good, delta=0.34)
+    c = phase.claims(table, dstar, above=0.3)
+    assert c["holds_1"] and c["holds_2"] and c["holds_3"], c
+    bad = graded_records({("random_affine", 0): 2.0, ("burn_in", 4): 1.0, ("burn_in", 16): 0.0})
+    table, dstar = phase.phase_tables(bad, delta=0.34)
+    c = phase.claims(table, dstar, above=0.3)
+    assert not c["holds_3"] and c["share_longest_beats_random"] == 0.0
+
+
+def test_claim_2_fails_when_d_star_barely_moves():
+    rows = synthetic_records({("random_affine", 0): 16})  # one step: the same d* at every level
+    table, dstar = phase.phase_tables(rows, delta=0.34, levels=[0.3, 0.6, 0.9])
+    assert not phase.claims(table, dstar)["holds_2"]
+
+
+# ----------------------------------------------------------------------------- burn-in centres
+class Tiny(nn.Module):
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Conv(4, (3, 3))(x))
+        return nn.Dense(10)(x.reshape((x.shape[0], -1)))
+
+
+def tiny_data(n=256, n_test=100, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, n + n_test).astype(np.int32)
+    x = rng.normal(size=(n + n_test, 6, 6, 1)).astype(np.float32)
+    x[np.arange(n + n_test), y % 6, y // 6 % 6, 0] += 3.0
+    return SimpleNamespace(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:], num_classes=10)
+
+
+def test_burn_in_points_are_the_sweeps_own_centres(tmp_path):
+    data, model = tiny_data(), Tiny()
+    cfg = phase.PhaseConfig(d_values=[2], seeds=[1], t_values=[3], batch_size=32, n_train=256)
+    recs = phase.burn_in_points(cfg, tmp_path / "burn.jsonl", data=data, model=model)
+    state = sweep._SeedState(cfg.sweep_config(), model, data, 1)
+    for r in recs:
+        _, acc = train.evaluate(model, state.w_t(r["t"]), data.x_train, data.y_train)
+        assert r["train_acc"] == pytest.approx(acc, abs=1e-6), r["t"]
+    again = phase.burn_in_points(cfg, tmp_path / "burn.jsonl", data=data, model=model)  # cached, not appended
+    assert len(again) == len(recs) == 2
+
+
+def test_load_results_names_the_command_when_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="dof_helpers.phase run"):
+        phase.load_results(tmp_path)
+
+
+def test_complete_cells_drops_d_with_missing_seeds():
+    cfg = phase.PhaseConfig(d_values=[2, 4, 8], seeds=[0, 1], t_values=[4])
+    runs = cfg.sweep_config().runs()
+    recs = [dict(r, status="ok", best_train_acc=0.5) for r in runs
+            if not (r["d"] == 4 and r["seed"] == 1 and r["method"] == "burn_in")]
+    kept, dropped = phase.complete_cells(cfg, recs)
+    assert dropped == [4] and {r["d"] for r in kept} == {2, 8} and len(kept) == 8
+
+
+def test_burn_in_ordering_has_its_columns_even_when_empty():
+    _, dstar = phase.phase_tables(synthetic_records({("random_affine", 0): 8, ("burn_in", 4): 2}), delta=0.34,
+                                  levels=[0.5])
+    empty = phase.burn_in_ordering(dstar, [])
+    assert len(empty) == 0 and {"ordered", "strict_random_vs_longest"} <= set(empty.columns)
+    full = phase.burn_in_ordering(dstar, [0.5])
+    assert full["ordered"].tolist() == [True] and full["strict_random_vs_longest"].tolist() == [True]
+
+
+def test_claims_split_high_levels_into_mid_and_top():
+    good = graded_records({("random_affine", 0): 0.0, ("burn_in", 4): 1.0, ("burn_in", 16): 2.0})
+    table, dstar = phase.phase_tables(good, delta=0.34)
+    c = phase.claims(table, dstar, above=0.3, top_margin=0.05)
+    assert sorted(c["levels_mid"] + c["levels_top"]) == c["high_levels"]
+    assert all(lv >= c["top_common_level"] - 0.05 - 1e-9 for lv in c["levels_top"])
+    assert c["share_beats_mid"] == 1.0
