@@ -10,19 +10,7 @@ import pytest
 from dof_helpers import lottery, optim, subspace, train
 
 
-class Tiny(nn.Module):
-    @nn.compact
-    def __call__(self, x):
-        x = nn.relu(nn.Conv(4, (3, 3))(x))
-        return nn.Dense(10)(x.reshape((x.shape[0], -1)))
-
-
-def tiny_data(n=256, n_test=100, seed=0):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, n + n_test).astype(np.int32)
-    x = rng.normal(size=(n + n_test, 6, 6, 1)).astype(np.float32)
-    x[np.arange(n + n_test), y % 6, y // 6 % 6, 0] += 3.0  # learnable signal
-    return SimpleNamespace(x_train=x[:n], y_train=y[:n], x_test=x[n:], y_test=y[n:], num_classes=10)
+from _tiny import Tiny, tiny_data  # noqa: E402
 
 
 @pytest.fixture(scope="module")
