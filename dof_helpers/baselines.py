@@ -14,7 +14,7 @@ import math
 import jax
 import numpy as np
 
-from .records import append_record, load_records
+from .records import append_record, pending_runs, records_of
 from .validation import check_choice, check_float, check_int
 
 
@@ -82,10 +82,7 @@ def run_baselines(config: BaselineConfig, records_path, *, data=None, progress: 
     model, _ = model_for(config.model, config.dataset, config.pool)
     if data is None:
         data = load_dataset(config.dataset, n_train=config.n_train)
-    done = {r.get("key") for r in load_records(records_path)}
-    for run in config.runs():
-        if run["key"] in done:
-            continue
+    for run in pending_runs(config.runs(), records_path):
         opt = optim.momentum_sgd(lr=run["lr"], momentum=config.momentum)
         result = train.train_full(model, data, key=jax.random.PRNGKey(run["seed"]), epochs=config.epochs,
                                   batch_size=config.batch_size, optimizer=opt, eval_init=True,
@@ -93,8 +90,7 @@ def run_baselines(config: BaselineConfig, records_path, *, data=None, progress: 
         record = dict(run, **result.metrics)
         record["d"] = record["D"]
         append_record(records_path, record)
-    keys = {r["key"] for r in config.runs()}
-    return [r for r in load_records(records_path) if r.get("key") in keys]
+    return records_of(config.runs(), records_path)
 
 
 def best_learning_rate(records: list[dict], metric: str = "best_train_acc") -> float:

@@ -45,7 +45,7 @@ import numpy as np
 import optax
 
 from . import optim
-from .records import append_record, load_records
+from .records import append_record, load_records, pending_runs, records_of
 from .subspace import ParamLayout
 from .validation import check_choice, check_float, check_int
 
@@ -371,8 +371,7 @@ def run_pruning(config: PruningConfig, records_path, *, progress: bool = True, m
         raise ValueError(f"t_values={list(config.t_values)} is not valid; each rewind step must be at most the "
                          f"pretraining length ({config.pretrain_epochs} epochs = {T} steps)")
     runs = config.runs()
-    done = {r.get("key") for r in load_records(records_path)}
-    pending = [r for r in runs if r["key"] not in done]
+    pending = pending_runs(runs, records_path)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -396,8 +395,7 @@ def run_pruning(config: PruningConfig, records_path, *, progress: bool = True, m
     finally:
         if bar is not None:
             bar.close()
-    keys = {r["key"] for r in runs}
-    return [r for r in load_records(records_path) if r.get("key") in keys]
+    return records_of(runs, records_path)
 
 
 # ----------------------------------------------------------------------------- lottery-subspace spectra

@@ -83,3 +83,15 @@ def records_frame(records: Iterable[Mapping] | str | os.PathLike):
     if isinstance(records, (str, os.PathLike)):
         records = load_records(records)
     return pd.DataFrame(list(records))
+
+
+def pending_runs(runs: Iterable[Mapping], path: str | os.PathLike) -> list:
+    """The runs whose ``key`` has no record in ``path`` yet: what a resumed sweep still has to do."""
+    done = {r.get("key") for r in load_records(path)}
+    return [r for r in runs if r["key"] not in done]
+
+
+def records_of(runs: Iterable[Mapping], path: str | os.PathLike) -> list[dict]:
+    """The records in ``path`` that belong to ``runs`` (matched by ``key``), in file order."""
+    keys = {r["key"] for r in runs}
+    return [r for r in load_records(path) if r.get("key") in keys]

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from . import optim
-from .records import append_record, load_records
+from .records import append_record, pending_runs, records_of
 from .subspace import BASIS_KINDS, ParamLayout, make_basis
 from .train import (STRATEGIES, TrainResult, burn_in, init_model_params, pick_strategy, train_subspace,
                     train_subspace_batched)
@@ -246,8 +246,7 @@ def run_sweep(config: SweepConfig, records_path, *, progress: bool = True, max_r
         from .data import load_dataset
         data = load_dataset(config.dataset, n_train=config.n_train)
     runs = config.runs()
-    done = {r.get("key") for r in load_records(records_path)}
-    pending = [r for r in runs if r["key"] not in done]
+    pending = pending_runs(runs, records_path)
     strategy = pick_strategy(config.strategy)
     bar = None
     if progress:
@@ -277,8 +276,7 @@ def run_sweep(config: SweepConfig, records_path, *, progress: bool = True, max_r
     finally:
         if bar is not None:
             bar.close()
-    keys = {r["key"] for r in runs}
-    return [r for r in load_records(records_path) if r.get("key") in keys]
+    return records_of(runs, records_path)
 
 
 def _groups(pending, size):

@@ -42,3 +42,14 @@ def test_missing_file_is_empty_and_frame(tmp_path):
         append_record(path, {"d": d, "seed": 0})
     frame = records_frame(path)
     assert list(frame["d"]) == [1, 2, 4] and frame.shape == (3, 2)
+
+
+def test_pending_runs_and_records_of(tmp_path):
+    from dof_helpers.records import pending_runs, records_of
+
+    path = tmp_path / "r.jsonl"
+    runs = [{"key": k} for k in ("a", "b", "c")]
+    append_record(path, {"key": "b", "acc": 0.5})
+    append_record(path, {"key": "z", "acc": 0.1})  # another grid's record in the same file
+    assert [r["key"] for r in pending_runs(runs, path)] == ["a", "c"]
+    assert records_of(runs, path) == [{"acc": 0.5, "key": "b"}]
