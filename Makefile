@@ -61,7 +61,8 @@ test: venv data
 	$(PY) -m pytest -q tests --nbval-lax --nbval-current-env -p no:cacheprovider
 
 benchmark: venv
-	$(PY) benchmarks/subspace_step.py
+	$(PY) benchmarks/conv_step.py --conv3 --out book/_generated/conv_step.txt
+	$(PY) benchmarks/subspace_step.py --out book/_generated/benchmark.txt
 
 clean:
 	rm -rf _build

@@ -49,6 +49,63 @@ class TrainResult(NamedTuple):
     theta: Any = None
 
 
+# ----------------------------------------------------------------------------- compilation
+#: XLA options for the jitted steps on the CPU backend. jaxlib 0.10 hands convolutions,
+#: dots and reductions to YNNPACK "library fusions" by default; on this 2-core CPU that
+#: made a Conv-2 SGD step 1.5x slower (18.6 vs 12.2 ms), a Conv-3 step 1.8x and a ResNet20
+#: step 1.4x, and left the MLP within noise (``benchmarks/conv_step.py``). An empty list of
+#: fusion types switches them off for these computations only (nothing global is set).
+CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
+_accepted_options: dict = {}
+
+
+def compiler_options(backend: str | None = None) -> dict:
+    """The XLA compiler options the training steps use on ``backend`` (default: JAX's).
+
+    :data:`CPU_COMPILER_OPTIONS` on CPU if this jaxlib accepts them (checked once by
+    compiling a tiny function; an older or newer XLA without the option gets ``{}``),
+    nothing on other backends.
+    """
+    backend = backend or jax.default_backend()
+    if backend != "cpu":
+        return {}
+    if backend not in _accepted_options:
+        try:
+            jax.jit(lambda v: v + 1, compiler_options=CPU_COMPILER_OPTIONS).lower(jnp.float32(0)).compile()
+            _accepted_options[backend] = dict(CPU_COMPILER_OPTIONS)
+        except Exception:  # noqa: BLE001 -- an XLA that does not know the option
+            _accepted_options[backend] = {}
+    return dict(_accepted_options[backend])
+
+
+class _BackendJit:
+    """``jax.jit(fun, **kwargs)`` compiled with :func:`compiler_options` of the backend.
+
+    The backend is looked up at the first call (not at import, which would initialise
+    JAX before a user can configure it). ``lower`` is forwarded for benchmarks.
+    """
+
+    def __init__(self, fun, **jit_kwargs):
+        functools.update_wrapper(self, fun)
+        self._fun, self._kwargs, self._jitted = fun, jit_kwargs, None
+
+    def _get(self):
+        if self._jitted is None:
+            self._jitted = jax.jit(self._fun, compiler_options=compiler_options() or None, **self._kwargs)
+        return self._jitted
+
+    def __call__(self, *args, **kwargs):
+        return self._get()(*args, **kwargs)
+
+    def lower(self, *args, **kwargs):
+        return self._get().lower(*args, **kwargs)
+
+
+def backend_jit(**jit_kwargs):
+    """Decorator: :class:`_BackendJit` with the given ``jax.jit`` keyword arguments."""
+    return lambda fun: _BackendJit(fun, **jit_kwargs)
+
+
 # ----------------------------------------------------------------------------- losses
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Mean softmax cross-entropy of integer ``labels``."""
@@ -74,7 +131,7 @@ def _step_impl(z, opt_state, aux, xb, yb, model, opt, layout, mode):
     return optax.apply_updates(z, updates), opt_state, loss
 
 
-@functools.partial(jax.jit, static_argnames=("model", "opt", "layout", "mode"), donate_argnums=(0, 1))
+@backend_jit(static_argnames=("model", "opt", "layout", "mode"), donate_argnums=(0, 1))
 def _train_step(z, opt_state, aux, x_all, y_all, idx, *, model, opt, layout, mode):
     """One optimiser step on the batch ``x_all[idx]`` (the gather happens on device)."""
     return _step_impl(z, opt_state, aux, x_all[idx], y_all[idx], model, opt, layout, mode)
@@ -89,7 +146,7 @@ def _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode):
     return jnp.sum(losses * mask), jnp.sum(correct * mask)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "layout", "mode"))
+@backend_jit(static_argnames=("model", "layout", "mode"))
 def _eval_chunk(z, aux, x, y, mask, *, model, layout, mode):
     return _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode)
 
@@ -344,7 +401,7 @@ def pick_strategy(strategy: str = "auto", backend: str | None = None) -> str:
     return "loop" if backend == "cpu" else "vmap"
 
 
-@functools.partial(jax.jit, static_argnames=("model", "opt", "layout"), donate_argnums=(0, 1))
+@backend_jit(static_argnames=("model", "opt", "layout"), donate_argnums=(0, 1))
 def _batched_step(thetas, opt_states, aux, x_all, y_all, idx, *, model, opt, layout):
     """R subspace steps at once: vmap over (theta, optimiser state, (w_t, A), batch indices)."""
     def one(z, s, a, i):
@@ -352,7 +409,7 @@ def _batched_step(thetas, opt_states, aux, x_all, y_all, idx, *, model, opt, lay
     return jax.vmap(one)(thetas, opt_states, aux, idx)
 
 
-@functools.partial(jax.jit, static_argnames=("model", "layout"))
+@backend_jit(static_argnames=("model", "layout"))
 def _batched_eval_chunk(thetas, aux, x, y, mask, *, model, layout):
     f = lambda z, a: _eval_chunk_impl(z, a, x, y, mask, model, layout, "subspace")  # noqa: E731
     return jax.vmap(f)(thetas, aux)

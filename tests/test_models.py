@@ -272,3 +272,79 @@ def test_bad_image_shape_rejected(bad):
 def test_constants():
     assert MODEL_NAMES == ("conv2", "conv3", "resnet20", "mlp")
     assert POOL_MODES == ("max", "avg")
+
+
+# ----------------------------------------------------------------------------- fused conv stages
+class _PlainConvNet(nn.Module):
+    """Conv-2 / Conv-3 from plain Flax layers (nn.Conv, ReLU, reshape pool): the definition."""
+
+    channels: tuple
+    pool: str = "max"
+
+    @nn.compact
+    def __call__(self, x):
+        for features in self.channels:
+            x = pool_2x2(nn.relu(nn.Conv(features, (3, 3), padding="SAME")(x)), self.pool)
+        return nn.Dense(10)(x.reshape((x.shape[0], -1)))
+
+
+@pytest.mark.parametrize("name,dataset,pool", [("conv2", "mnist", "max"), ("conv2", "mnist", "avg"),
+                                               ("conv3", "mnist", "max"), ("conv2", "cifar10", "max")])
+def test_conv_impls_same_params_outputs_and_gradients(name, dataset, pool):
+    # conv3 on 28x28 pools 7 -> 3: the odd size VALID pooling drops a row and a column
+    channels = (16, 32) if name == "conv2" else (32, 64, 64)
+    plain = _PlainConvNet(channels, pool)
+    shape = models.DATASET_SHAPES[dataset]
+    params = init_params(plain, jax.random.PRNGKey(5), shape)
+    x = jax.random.normal(jax.random.PRNGKey(6), (6,) + shape)
+    y = jnp.arange(6) % 10
+
+    def loss(m, p):
+        lg = m.apply({"params": p}, x)
+        return jnp.mean(jax.nn.logsumexp(lg, -1) - lg[jnp.arange(6), y])
+
+    ref_loss, ref_grad = jax.jit(jax.value_and_grad(lambda p: loss(plain, p)))(params)
+    for impl in models.CONV_IMPLS:
+        model = build_model(name, pool=pool, conv_impl=impl)
+        # same tree, same order and same initial values from the same key as nn.Conv
+        jax.tree_util.tree_map(np.testing.assert_array_equal, init_params(model, jax.random.PRNGKey(5), shape),
+                               params)
+        got_loss, got_grad = jax.jit(jax.value_and_grad(lambda p: loss(model, p)))(params)
+        np.testing.assert_allclose(got_loss, ref_loss, rtol=1e-5, err_msg=impl)
+        for g, r in zip(jax.tree_util.tree_leaves(got_grad), jax.tree_util.tree_leaves(ref_grad)):
+            np.testing.assert_allclose(g, r, rtol=1e-4, atol=1e-5 * float(np.abs(r).max()), err_msg=impl)
+
+
+def test_patches_times_wide_kernel_is_the_convolution_at_each_window():
+    x = jax.random.normal(jax.random.PRNGKey(1), (2, 7, 9, 3))   # odd sizes: 3 x 4 windows
+    k = jax.random.normal(jax.random.PRNGKey(2), (3, 3, 3, 5))
+    conv = jax.lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    z4 = (models.patches_4x4(x) @ models.wide_kernel(k)).reshape(2, 3, 4, 4, 5)
+    for di in range(2):
+        for dj in range(2):
+            np.testing.assert_allclose(z4[:, :, :, 2 * di + dj], conv[:, di:6:2, dj:8:2], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("impl", ["gemm", "conv"])
+def test_fused_max_pool_ties_share_the_gradient_like_autodiff(impl):
+    # an all-zero input makes every window a four-way tie (z = bias > 0 everywhere)
+    x = jnp.zeros((1, 4, 4, 1))
+    k = jax.random.normal(jax.random.PRNGKey(3), (3, 3, 1, 2))
+    b = jnp.array([0.5, -0.5])
+    ct = jax.random.normal(jax.random.PRNGKey(4), (1, 2, 2, 2))
+
+    def vjp(f):
+        return jax.vjp(f, x, k, b)[1](ct)
+
+    ref = vjp(lambda x, k, b: models.conv3x3_relu_pool(x, k, b, "max", "reference"))
+    got = vjp(lambda x, k, b: models.conv3x3_relu_pool(x, k, b, "max", impl))
+    for g, r in zip(got, ref):
+        np.testing.assert_allclose(g, r, rtol=1e-6, atol=1e-6)
+    assert float(jnp.abs(ref[0]).sum()) > 0   # the tie really carries gradient to x
+
+
+def test_bad_conv_impl_rejected():
+    with pytest.raises(ValueError, match="conv_impl='im2col'.*'auto'.*'gemm'.*'conv'.*'reference'"):
+        build_model("conv2", conv_impl="im2col")
+    with pytest.raises(ValueError, match="conv_impl="):
+        models.conv3x3_relu_pool(jnp.zeros((1, 4, 4, 1)), jnp.zeros((3, 3, 1, 2)), jnp.zeros(2), "max", "fast")

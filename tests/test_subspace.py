@@ -116,3 +116,17 @@ def test_errors_are_clear():
         sub.make_basis("sparse", jax.random.PRNGKey(0), 10, 2)
     with pytest.raises(MemoryError, match="fastfood"):
         sub.dense_basis(jax.random.PRNGKey(0), 199_210, 100_000)
+
+
+def test_dense_basis_is_stored_transposed():
+    b = sub.dense_basis(jax.random.PRNGKey(0), 300, 7)
+    assert b.A_T.shape == (7, 300) and b.A.shape == (300, 7)
+    np.testing.assert_array_equal(b.A, b.A_T.T)
+    theta = jax.random.normal(jax.random.PRNGKey(1), (5,))
+    g = jax.random.normal(jax.random.PRNGKey(2), (300,))
+    # nested: the first d columns serve a smaller d
+    np.testing.assert_allclose(sub.project(b, theta, 300), np.asarray(b.A)[:, :5] @ np.asarray(theta), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(sub.project_transpose(b, g, 5), np.asarray(g) @ np.asarray(b.A)[:, :5], rtol=1e-5,
+                               atol=1e-5)
+    assert sub.basis_dim(b) == 7

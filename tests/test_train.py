@@ -170,3 +170,23 @@ def test_sharded_over_two_host_devices_matches(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     np.testing.assert_allclose(res["sharded"], res["single"], rtol=1e-4, atol=1e-5)
+
+
+def test_cpu_compiler_options_are_local_and_accepted():
+    assert train.compiler_options("gpu") == {}
+    opts = train.compiler_options("cpu")
+    assert opts in ({}, train.CPU_COMPILER_OPTIONS)   # {} only on an XLA without the option
+    if jax.default_backend() == "cpu":
+        assert opts == train.CPU_COMPILER_OPTIONS      # jaxlib pinned in requirements.txt knows it
+
+        def conv(x, k):
+            return jax.lax.conv_general_dilated(x, k, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+        args = (jnp.ones((8, 14, 14, 16)), jnp.ones((3, 3, 16, 32)))   # Conv-2's second layer
+        f = train.backend_jit()(conv)
+        np.testing.assert_allclose(f(*args), conv(*args), rtol=1e-6)
+        # the option takes effect for this function only: no YNNPACK fusion in its program
+        assert "ynn_fusion" not in f.lower(*args).compile().as_text()
+        default_hlo = jax.jit(conv).lower(*args).compile().as_text()
+        if "ynn_fusion" not in default_hlo:
+            pytest.skip("this XLA does not use YNNPACK fusions by default")
