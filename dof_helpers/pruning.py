@@ -45,7 +45,7 @@ import numpy as np
 import optax
 
 from . import optim
-from .records import append_record, load_records, pending_runs, records_of
+from .records import RunWriter, append_record, load_records, pending_runs, records_of
 from .subspace import ParamLayout
 from .validation import check_choice, check_float, check_int
 
@@ -372,29 +372,17 @@ def run_pruning(config: PruningConfig, records_path, *, progress: bool = True, m
                          f"pretraining length ({config.pretrain_epochs} epochs = {T} steps)")
     runs = config.runs()
     pending = pending_runs(runs, records_path)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(runs), initial=len(runs) - len(pending), desc="pruning", unit="run")
-    state, n_new = None, 0
-    try:
+    state = None
+    with RunWriter(records_path, total=len(runs), done=len(runs) - len(pending), desc="pruning", progress=progress,
+                   max_runs=max_runs, callback=callback,
+                   describe=lambda r: (f"{r['method']} keep={r['keep_fraction']:g} t={r['t']} seed={r['seed']} "
+                                       f"{r['status']}")) as out:
         for run in pending:
-            if max_runs is not None and n_new >= max_runs:
+            if out.room == 0:
                 break
             if state is None or state.seed != run["seed"]:
                 state = _SeedState(config, model, data, run["seed"])
-            rec = _train_one(config, model, data, run, state)
-            append_record(records_path, rec)
-            n_new += 1
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix_str(f"{rec['method']} keep={rec['keep_fraction']:g} t={rec['t']} "
-                                    f"seed={rec['seed']} {rec['status']}")
-            if callback is not None:
-                callback(rec)
-    finally:
-        if bar is not None:
-            bar.close()
+            out.write(_train_one(config, model, data, run, state))
     return records_of(runs, records_path)
 
 

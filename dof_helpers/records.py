@@ -95,3 +95,45 @@ def records_of(runs: Iterable[Mapping], path: str | os.PathLike) -> list[dict]:
     """The records in ``path`` that belong to ``runs`` (matched by ``key``), in file order."""
     keys = {r["key"] for r in runs}
     return [r for r in load_records(path) if r.get("key") in keys]
+
+
+class RunWriter:
+    """Appends a sweep's records one by one, with a progress bar and an optional cap.
+
+    The bookkeeping every resumable sweep shares (:func:`sweep.run_sweep`,
+    :func:`pruning.run_pruning_sweep`): ``total`` runs of which ``done`` are already in
+    ``path``; :meth:`write` appends a record at once (crash-safe), advances the bar (its
+    postfix from ``describe(record)``) and calls ``callback(record)``; :attr:`room` is how
+    many more runs ``max_runs`` allows (None: no cap). Use as a context manager so the
+    bar is closed when the sweep stops, however it stops.
+    """
+
+    def __init__(self, path, *, total: int, done: int, desc: str, progress: bool = True,
+                 max_runs: int | None = None, callback=None, describe=None):
+        self.path, self.max_runs, self.callback, self.describe = path, max_runs, callback, describe
+        self.n_new = 0
+        self.bar = None
+        if progress:
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=done, desc=desc, unit="run")
+
+    @property
+    def room(self) -> int | None:
+        return None if self.max_runs is None else max(0, self.max_runs - self.n_new)
+
+    def write(self, record: Mapping) -> None:
+        append_record(self.path, record)
+        self.n_new += 1
+        if self.bar is not None:
+            self.bar.update(1)
+            if self.describe is not None:
+                self.bar.set_postfix_str(self.describe(record))
+        if self.callback is not None:
+            self.callback(record)
+
+    def __enter__(self) -> "RunWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -36,7 +36,7 @@ import jax
 import jax.numpy as jnp
 
 from . import optim
-from .records import append_record, pending_runs, records_of
+from .records import RunWriter, pending_runs, records_of
 from .subspace import BASIS_KINDS, ParamLayout, make_basis
 from .train import (STRATEGIES, TrainResult, burn_in, init_model_params, pick_strategy, train_subspace,
                     train_subspace_batched)
@@ -248,34 +248,19 @@ def run_sweep(config: SweepConfig, records_path, *, progress: bool = True, max_r
     runs = config.runs()
     pending = pending_runs(runs, records_path)
     strategy = pick_strategy(config.strategy)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(runs), initial=len(runs) - len(pending), desc="sweep", unit="run")
-    n_new = 0
     states: dict = {}  # seed -> _SeedState (w_0, burn-in points, lottery subspace)
-    try:
-        groups = _groups(pending, config.batch_runs if strategy == "vmap" else 1)
-        for group in groups:
-            if max_runs is not None and n_new >= max_runs:
+    with RunWriter(records_path, total=len(runs), done=len(runs) - len(pending), desc="sweep", progress=progress,
+                   max_runs=max_runs, callback=callback,
+                   describe=lambda r: f"{r['method']} d={r['d']} t={r['t']} seed={r['seed']} {r['status']}") as out:
+        for group in _groups(pending, config.batch_runs if strategy == "vmap" else 1):
+            if out.room == 0:
                 break
-            group = group[: None if max_runs is None else max_runs - n_new]
+            group = group[:out.room]
             if strategy == "loop":  # seed-major order: keep only the current seed's cache
                 for seed in [k for k in states if k != group[0]["seed"]]:
                     del states[seed]
-            records = _train_group(config, model, data, group, states)
-            for rec in records:
-                append_record(records_path, rec)
-                n_new += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix_str(f"{rec['method']} d={rec['d']} t={rec['t']} seed={rec['seed']} "
-                                        f"{rec['status']}")
-                if callback is not None:
-                    callback(rec)
-    finally:
-        if bar is not None:
-            bar.close()
+            for rec in _train_group(config, model, data, group, states):
+                out.write(rec)
     return records_of(runs, records_path)
 
 

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from dof_helpers.records import append_record, load_records, records_frame
+from dof_helpers.records import RunWriter, append_record, load_records, records_frame
 
 
 def test_append_and_load_roundtrip(tmp_path):
@@ -53,3 +53,18 @@ def test_pending_runs_and_records_of(tmp_path):
     append_record(path, {"key": "z", "acc": 0.1})  # another grid's record in the same file
     assert [r["key"] for r in pending_runs(runs, path)] == ["a", "c"]
     assert records_of(runs, path) == [{"acc": 0.5, "key": "b"}]
+
+
+def test_run_writer_appends_counts_and_caps(tmp_path):
+    path = tmp_path / "r.jsonl"
+    seen = []
+    with RunWriter(path, total=5, done=2, desc="t", progress=False, max_runs=2, callback=seen.append) as out:
+        assert out.room == 2
+        out.write({"key": "a", "x": 1})
+        assert out.room == 1
+        out.write({"key": "b", "x": float("nan")})
+        assert out.room == 0
+    assert [r["key"] for r in load_records(path)] == ["a", "b"]
+    assert load_records(path)[1]["x"] is None and [r["key"] for r in seen] == ["a", "b"]
+    with RunWriter(path, total=1, done=0, desc="t", progress=False) as out:
+        assert out.room is None
