@@ -184,7 +184,8 @@ def main(argv=None):
     for name in (("conv2",) if args.quick else ("conv2", "mlp")):
         case = Case(name, "fashion_mnist")
         full, full_c = full_step_call(case)
-        t_bare, t_full, r_full = _paired(bare_step_call(case, compiler_options=train.compiler_options()), full)
+        t_bare, t_full, r_full = _paired(bare_step_call(case, compiler_options=train.compiler_options()), full,
+                                         rounds=15)
         plain = models.model_for(name, "fashion_mnist", conv_impl="reference")[0]
         t_plain, _, r_plain = _paired(bare_step_call(case, plain), full)
         say("")
