@@ -22,7 +22,7 @@
 #   dimension $d^*$ read off from it ({cite}`larsen2022degrees`, eq. 2.3 and Definition 2.1);
 # - what the phase diagrams of Conv-2 on Fashion-MNIST look like for random affine subspaces
 #   and for burn-in subspaces centred after $t = 4, 8, 16$ full-space steps (the paper's
-#   Figures 2, 3 and 12), first from a five-minute run and then from a one-hour run;
+#   Figures 2, 3 and 12), first from a two-minute run and then from a 25-minute one;
 # - which of the paper's three claims (a sharp transition, $d^*$ growing with the accuracy
 #   asked for, longer burn-in lowering $d^*$) survive at that scale, checked by assertions;
 # - how to read $D - d^*$ as a measured local angular dimension of an accuracy level set,
@@ -50,7 +50,7 @@ batch_size = 128  # examples per step
 baseline_lrs = [0.05, 0.01]  # full-model learning rates tried, the better is the baseline
 delta = 0.34  # tolerance of the threshold: d* is the smallest d with P_s at least 1 - delta
 level_step = 0.01  # spacing of the accuracy thresholds (fraction)
-results_folder = "results/05_phase_transition"  # committed one-hour records shown after this run (path from the repository root)
+results_folder = "results/05_phase_transition"  # committed cpu-large records shown after this run (path from the repository root)
 
 # %%
 import math
@@ -140,7 +140,7 @@ print(f"{config.n_runs()} subspace runs; d* needs at least {need} of {len(config
 # {cite}`le2013fastfood`, which stores $O(d)$ numbers instead of $Dd$ and costs
 # $O(D \log D)$ per product. On this 2-core CPU the two cost the same per step up to
 # $d \approx 10^3$ and Fastfood is clearly faster beyond, so this chapter's default run
-# (with $d \le 512$) uses the paper's dense basis, and the one-hour run (up to $d = 4096$)
+# (with $d \le 512$) uses the paper's dense basis, and the `cpu-large` run (up to $d = 4096$)
 # uses Fastfood; `basis` is a parameter.
 
 # %% [markdown]
@@ -233,7 +233,7 @@ print("d* (train accuracy) of this run; NaN: no d of the grid reaches the level"
 phase.d_star_at(tables["train"][1], show)
 
 # %% [markdown]
-# ### The one-hour run (`cpu-large`)
+# ### The larger run (`cpu-large`, 25 minutes here)
 #
 # The same experiment at a larger size, run once with
 # `python -m dof_helpers.phase run --preset cpu-large --out results/05_phase_transition`
@@ -303,7 +303,7 @@ phase.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_ful
 # ### The local angular dimension, measured
 #
 # Eq. 3.3 read backwards: $d_{\mathrm{local}} \approx D - d^*$. The table gives it as a
-# number and as a fraction of $D$ for the train-accuracy level sets of the one-hour run.
+# number and as a fraction of $D$ for the train-accuracy level sets of the `cpu-large` run.
 
 # %%
 local = phase.local_dimension_table(big_tables["train"][1], big_D, big_levels)
@@ -327,7 +327,7 @@ for lv in reached[-3:]:
                         "gain over random affine": gain}).to_string(), "\n")
 
 # %% [markdown]
-# ### The paper's three claims, measured on the one-hour run
+# ### The paper's three claims, measured on the `cpu-large` run
 #
 # For each split we measure (see `phase.claims`): the median width, in octaves of $d$, of the
 # band over which $P_s$ climbs from at most 0.1 to at least 0.9; how far $d^*$ rises between
@@ -383,7 +383,7 @@ print(f"escape-theorem band width ~ sqrt(D) = {sqrt_D:.0f}; one octave of the gr
 # ## Checks
 #
 # First the run of this page, whatever its size: the bookkeeping and the facts every size
-# must show. Then the paper's claims, on the committed one-hour records.
+# must show. Then the paper's claims, on the committed `cpu-large` records.
 
 # %%
 # NBVAL_CHECK_OUTPUT
