@@ -16,7 +16,7 @@ help:
 	@echo "make notebooks  execute every chapter at its default parameters"
 	@echo "make chapter NB=01_baselines PRESET=cpu-large   execute one chapter with a preset"
 	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
-	@echo "make benchmark  print the speed and memory ratios of benchmarks/"
+	@echo "make benchmark  measure the speed and memory ratios of benchmarks/ (writes them to the status page)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -348,3 +348,20 @@ def test_bad_conv_impl_rejected():
         build_model("conv2", conv_impl="im2col")
     with pytest.raises(ValueError, match="conv_impl="):
         models.conv3x3_relu_pool(jnp.zeros((1, 4, 4, 1)), jnp.zeros((3, 3, 1, 2)), jnp.zeros(2), "max", "fast")
+
+
+def test_fused_stages_under_vmap_match_single_runs():
+    # the engine vmaps whole training steps over runs on accelerators (train_subspace_batched)
+    model = build_model("conv2", conv_impl="auto")
+    keys = jax.random.split(jax.random.PRNGKey(7), 2)
+    params = jax.vmap(lambda k: init_params(model, k, (28, 28, 1)))(keys)
+    x = jax.random.normal(jax.random.PRNGKey(8), (2, 4, 28, 28, 1))
+
+    def loss_grad(p, xb):
+        return jax.value_and_grad(lambda q: jnp.sum(jnp.tanh(model.apply({"params": q}, xb))))(p)
+
+    batched = jax.jit(jax.vmap(loss_grad))(params, x)
+    for r in range(2):
+        single = jax.jit(loss_grad)(jax.tree_util.tree_map(lambda a: a[r], params), x[r])
+        for b, s in zip(jax.tree_util.tree_leaves(batched), jax.tree_util.tree_leaves(single)):
+            np.testing.assert_allclose(b[r], s, rtol=1e-4, atol=1e-5)
