@@ -161,9 +161,10 @@ def dense_basis(key: jax.Array, D: int, d: int, *, max_bytes: int = DEFAULT_MAX_
         raise MemoryError(
             f"a dense basis with D={D}, d={d} needs {need / 2**30:.2f} GiB (D*d*4 bytes), more than "
             f"max_bytes={max_bytes / 2**30:.2f} GiB; use basis='fastfood' (O(D) memory) or raise max_bytes")
+    if chunk_columns is not None:
+        chunk_columns = check_int("chunk_columns", chunk_columns, min_value=1)
     if chunk_columns is None or chunk_columns >= d:
         return DenseBasis(_unit_gaussian_rows_jit(key, d, D))
-    chunk_columns = check_int("chunk_columns", chunk_columns, min_value=1)
     parts = [_unit_gaussian_rows_jit(jax.random.fold_in(key, i), min(chunk_columns, d - s), D)
              for i, s in enumerate(range(0, d, chunk_columns))]
     return DenseBasis(jnp.concatenate(parts, axis=0))

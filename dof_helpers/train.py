@@ -53,8 +53,10 @@ class TrainResult(NamedTuple):
 #: XLA options for the jitted steps on the CPU backend. jaxlib 0.10 hands convolutions,
 #: dots and reductions to YNNPACK "library fusions" by default; on this 2-core CPU that
 #: made a Conv-2 SGD step 1.5x slower (18.6 vs 12.2 ms), a Conv-3 step 1.8x and a ResNet20
-#: step 1.4x, and left the MLP within noise (``benchmarks/conv_step.py``). An empty list of
-#: fusion types switches them off for these computations only (nothing global is set).
+#: step 1.4x, and left the MLP within noise (Conv-2 / Conv-3: ``benchmarks/conv_step.py``,
+#: "reference" vs "reference, cpu options"; ResNet20 and the MLP were timed once the same
+#: way, batch 128). An empty list of fusion types switches them off for these
+#: computations only (nothing global is set).
 CPU_COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": ""}
 _accepted_options: dict = {}
 
