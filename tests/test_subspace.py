@@ -130,3 +130,8 @@ def test_dense_basis_is_stored_transposed():
     np.testing.assert_allclose(sub.project_transpose(b, g, 5), np.asarray(g) @ np.asarray(b.A)[:, :5], rtol=1e-5,
                                atol=1e-5)
     assert sub.basis_dim(b) == 7
+
+
+def test_dense_basis_rejects_bad_chunk_columns():
+    with pytest.raises(ValueError, match="chunk_columns=0"):
+        sub.dense_basis(jax.random.PRNGKey(0), 10, 4, chunk_columns=0)
