@@ -14,9 +14,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from . import optim
-from .subspace import OrthonormalBasis, ParamLayout, orthonormal_basis
-from .train import _device_data, _resolve_opt, _train_step, epoch_indices
+from .subspace import OrthonormalBasis, orthonormal_basis
+from .train import full_space_steps
 from .validation import check_int
 
 
@@ -47,30 +46,20 @@ def trajectory_displacements(model, params0, data, *, key: jax.Array, d_max: int
     """
     d_max = check_int("d_max", d_max, min_value=1)
     every = check_int("every", every, min_value=1)
-    opt = _resolve_opt(optimizer, optim.momentum_sgd())
-    x_tr, y_tr = _device_data(data)[:2]
-    n = x_tr.shape[0]
     total = d_max * every
     want = {check_int("snapshot step", int(s), min_value=0, max_value=total) for s in snapshot_steps}
-    z = jax.tree_util.tree_map(jnp.array, params0)
-    opt_state = opt.init(z)
-    snapshots = {0: jax.tree_util.tree_map(jnp.array, z)} if 0 in want else {}
-    prev = _flatten_leaves(jax.tree_util.tree_leaves(z))
-    cols, steps, epoch = [], 0, 0
-    while steps < total:
-        for idx in epoch_indices(key, n, batch_size, epoch):
-            if steps >= total:
-                break
-            z, opt_state, _ = _train_step(z, opt_state, None, x_tr, y_tr, idx, model=model, opt=opt,
-                                          layout=None, mode="full")
-            steps += 1
-            if steps in want:
-                snapshots[steps] = jax.tree_util.tree_map(jnp.array, z)
-            if steps % every == 0:
-                cur = _flatten_leaves(jax.tree_util.tree_leaves(z))
-                cols.append(cur - prev)
-                prev = cur
-        epoch += 1
+    snapshots = {0: jax.tree_util.tree_map(jnp.array, params0)} if 0 in want else {}
+    prev = _flatten_leaves(jax.tree_util.tree_leaves(params0))
+    cols = []
+    steps = full_space_steps(model, params0, data, key=key, steps=total, batch_size=batch_size,
+                             optimizer=optimizer)
+    for step, z in enumerate(steps, start=1):
+        if step in want:
+            snapshots[step] = jax.tree_util.tree_map(jnp.array, z)
+        if step % every == 0:
+            cur = _flatten_leaves(jax.tree_util.tree_leaves(z))
+            cols.append(cur - prev)
+            prev = cur
     return jnp.stack(cols, axis=1), snapshots
 
 

@@ -326,21 +326,36 @@ def burn_in(model, params0, data, *, key: jax.Array, t: int, batch_size: int = 1
     t = check_int("t", t, min_value=0)
     if t == 0:
         return params0
+    for w in full_space_steps(model, params0, data, key=key, steps=t, batch_size=batch_size, optimizer=optimizer):
+        pass
+    return w
+
+
+def full_space_steps(model, params0, data, *, key: jax.Array, steps: int, batch_size: int = 128,
+                     optimizer=None):
+    """Yield w_1, ..., w_steps: full-space steps (default momentum SGD, lr 5e-2, momentum 0.9).
+
+    The batches are the shuffled epochs drawn from ``key`` (:func:`epoch_indices`), so
+    every caller with the same key walks the same trajectory (:func:`burn_in`, the
+    lottery trajectory). Each yielded pytree is donated to the next step: copy what you
+    keep before asking for the next one.
+    """
+    steps = check_int("steps", steps, min_value=0)
     opt = _resolve_opt(optimizer, optim.momentum_sgd())
     x_tr, y_tr = _device_data(data)[:2]
     n = x_tr.shape[0]
-    z = jax.tree_util.tree_map(jnp.array, params0)
+    z = jax.tree_util.tree_map(jnp.array, params0)  # own copy (buffers are donated)
     opt_state = opt.init(z)
-    steps, epoch = 0, 0
-    while steps < t:
+    done, epoch = 0, 0
+    while done < steps:
         for idx in epoch_indices(key, n, batch_size, epoch):
-            if steps >= t:
+            if done >= steps:
                 break
             z, opt_state, _ = _train_step(z, opt_state, None, x_tr, y_tr, idx, model=model, opt=opt,
                                           layout=None, mode="full")
-            steps += 1
+            done += 1
+            yield z
         epoch += 1
-    return z
 
 
 def train_subspace(model, w_t_params, basis: Basis, data, *, key: jax.Array, d: int | None = None,

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax.flatten_util import ravel_pytree
 
 from dof_helpers import lottery, optim, subspace, train
 
@@ -190,3 +191,14 @@ def test_cpu_compiler_options_are_local_and_accepted():
         default_hlo = jax.jit(conv).lower(*args).compile().as_text()
         if "ynn_fusion" not in default_hlo:
             pytest.skip("this XLA does not use YNNPACK fusions by default")
+
+
+def test_full_space_steps_walk_the_burn_in_trajectory(setup):
+    model, data, params = setup
+    key = jax.random.PRNGKey(5)
+    seen = [ravel_pytree(w)[0] for w in train.full_space_steps(model, params, data, key=key,
+                                                                                  steps=3, batch_size=8)]
+    assert len(seen) == 3 and not np.array_equal(seen[0], seen[1])
+    w3 = train.burn_in(model, params, data, key=key, t=3, batch_size=8)
+    np.testing.assert_array_equal(seen[-1], ravel_pytree(w3)[0])
+    assert list(train.full_space_steps(model, params, data, key=key, steps=0)) == []
