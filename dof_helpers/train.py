@@ -6,8 +6,7 @@ Everything is a jitted pure function with the state in and the state out:
 - :func:`burn_in` -- t full-space steps from w_0, giving the burn-in point w_t (Section 2);
 - :func:`train_subspace` -- training theta in R^d inside ``w_t + span(A)`` (eq. 2.2);
 - :func:`evaluate` -- mean cross-entropy and accuracy over a whole split, in chunks;
-- :func:`train_subspace_batched` -- R subspace runs at once (vmap over runs, sharded
-  over ``jax.devices()``), see :func:`pick_strategy`.
+- many runs at once (vmap over runs, sharded over devices): :mod:`dof_helpers.batched`.
 
 A run's metrics are evaluated at every epoch end (and at step 0 with
 ``eval_init=True``, the "dimension 0" point of the paper's Figure 12); the best value of
@@ -32,11 +31,10 @@ import numpy as np
 import optax
 
 from . import optim
-from .subspace import Basis, FastfoodBasis, ParamLayout, basis_dim, project
+from .subspace import Basis, FastfoodBasis, ParamLayout, basis_dim, flatten_params, project
 from .validation import check_choice, check_int
 
 METRICS = ("train_loss", "train_acc", "test_loss", "test_acc")
-STRATEGIES = ("auto", "loop", "vmap")
 #: how often (in steps) a run checks its loss for NaN / inf between epoch ends
 DIVERGENCE_CHECK_EVERY = 50
 
@@ -109,9 +107,28 @@ def backend_jit(**jit_kwargs):
 
 
 # ----------------------------------------------------------------------------- losses
+#: training losses: softmax cross-entropy (the paper's) and squared error on one-hot targets
+LOSSES = ("cross_entropy", "squared_error")
+
+
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
     """Mean softmax cross-entropy of integer ``labels``."""
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+
+
+def example_losses(logits: jax.Array, labels: jax.Array, loss: str = "cross_entropy") -> jax.Array:
+    """Per-example loss ``l_i``; the training loss is their mean, L(w) = (1/N) sum_i l_i.
+
+    ``"cross_entropy"``: l_i = -log softmax(f_i)[y_i]. ``"squared_error"``:
+    l_i = 1/2 ||f_i - onehot(y_i)||^2, so that for a model linear in w the Hessian of L
+    is J^T J / N (J the (N C) x D Jacobian of the logits).
+    """
+    if loss == "cross_entropy":
+        return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    if loss == "squared_error":
+        target = jax.nn.one_hot(labels, logits.shape[-1], dtype=logits.dtype)
+        return 0.5 * jnp.sum(jnp.square(logits - target), axis=-1)
+    raise ValueError(f"loss={loss!r} is not valid; accepted values: " + ", ".join(map(repr, LOSSES)))
 
 
 def _params_of(z, aux, layout: ParamLayout | None, mode: str):
@@ -122,62 +139,70 @@ def _params_of(z, aux, layout: ParamLayout | None, mode: str):
     return layout.unravel(w_t + project(basis, z, w_t.shape[0]))
 
 
-def _loss(z, aux, xb, yb, model, layout, mode):
+def _loss(z, aux, xb, yb, model, layout, mode, loss="cross_entropy"):
     params = _params_of(z, aux, layout, mode)
-    return cross_entropy(model.apply({"params": params}, xb), yb)
+    return jnp.mean(example_losses(model.apply({"params": params}, xb), yb, loss))
 
 
-def _step_impl(z, opt_state, aux, xb, yb, model, opt, layout, mode):
-    loss, g = jax.value_and_grad(_loss)(z, aux, xb, yb, model, layout, mode)
+def _step_impl(z, opt_state, aux, xb, yb, model, opt, layout, mode, loss="cross_entropy"):
+    value, g = jax.value_and_grad(_loss)(z, aux, xb, yb, model, layout, mode, loss)
     updates, opt_state = opt.update(g, opt_state, z)
-    return optax.apply_updates(z, updates), opt_state, loss
+    return optax.apply_updates(z, updates), opt_state, value
 
 
-@backend_jit(static_argnames=("model", "opt", "layout", "mode"), donate_argnums=(0, 1))
-def _train_step(z, opt_state, aux, x_all, y_all, idx, *, model, opt, layout, mode):
+@backend_jit(static_argnames=("model", "opt", "layout", "mode", "loss"), donate_argnums=(0, 1))
+def _train_step(z, opt_state, aux, x_all, y_all, idx, *, model, opt, layout, mode, loss="cross_entropy"):
     """One optimiser step on the batch ``x_all[idx]`` (the gather happens on device)."""
-    return _step_impl(z, opt_state, aux, x_all[idx], y_all[idx], model, opt, layout, mode)
+    return _step_impl(z, opt_state, aux, x_all[idx], y_all[idx], model, opt, layout, mode, loss)
 
 
-def _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode):
+def _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode, loss="cross_entropy"):
     """Summed loss and number correct over one chunk (masked rows excluded)."""
     params = _params_of(z, aux, layout, mode)
     logits = model.apply({"params": params}, x)
-    losses = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+    losses = example_losses(logits, y, loss)
     correct = (jnp.argmax(logits, -1) == y).astype(jnp.float32)
     return jnp.sum(losses * mask), jnp.sum(correct * mask)
 
 
-@backend_jit(static_argnames=("model", "layout", "mode"))
-def _eval_chunk(z, aux, x, y, mask, *, model, layout, mode):
-    return _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode)
+@backend_jit(static_argnames=("model", "layout", "mode", "loss"))
+def _eval_chunk(z, aux, x, y, mask, *, model, layout, mode, loss="cross_entropy"):
+    return _eval_chunk_impl(z, aux, x, y, mask, model, layout, mode, loss)
 
 
-def _evaluate_z(z, aux, x, y, *, model, layout, mode, chunk):
-    """Mean loss and accuracy over (x, y) in chunks of ``chunk`` (last chunk padded and masked)."""
+def padded_chunks(x, y, chunk: int):
+    """Yield ``(x_chunk, y_chunk, mask)`` over (x, y), every chunk ``min(chunk, n)`` rows long:
+    the last one is padded with zeros and its padding masked out (one compiled shape)."""
     n = x.shape[0]
     chunk = min(chunk, n)
-    loss_sum = jnp.float32(0.0)
-    correct = jnp.float32(0.0)
     for start in range(0, n, chunk):
         xs, ys = x[start:start + chunk], y[start:start + chunk]
         m = xs.shape[0]
         mask = jnp.ones((chunk,), jnp.float32)
-        if m < chunk:  # pad to the compiled chunk size
+        if m < chunk:
             pad = chunk - m
             xs = jnp.concatenate([xs, jnp.zeros((pad,) + xs.shape[1:], xs.dtype)])
             ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)])
             mask = mask.at[m:].set(0.0)
-        ls, c = _eval_chunk(z, aux, xs, ys, mask, model=model, layout=layout, mode=mode)
+        yield xs, ys, mask
+
+
+def _evaluate_z(z, aux, x, y, *, model, layout, mode, chunk, loss="cross_entropy"):
+    """Mean loss and accuracy over (x, y) in chunks of ``chunk`` (last chunk padded and masked)."""
+    loss_sum, correct = jnp.float32(0.0), jnp.float32(0.0)
+    for xs, ys, mask in padded_chunks(x, y, chunk):
+        ls, c = _eval_chunk(z, aux, xs, ys, mask, model=model, layout=layout, mode=mode, loss=loss)
         loss_sum, correct = loss_sum + ls, correct + c
-    return float(loss_sum) / n, float(correct) / n
+    return float(loss_sum) / x.shape[0], float(correct) / x.shape[0]
 
 
-def evaluate(model, params, x, y, chunk: int = 1000) -> tuple[float, float]:
-    """``(mean cross-entropy, accuracy)`` of ``model`` at ``params`` on ``(x, y)``, in chunks."""
+def evaluate(model, params, x, y, chunk: int = 1000, loss: str = "cross_entropy") -> tuple[float, float]:
+    """``(mean loss, accuracy)`` of ``model`` at ``params`` on ``(x, y)``, in chunks
+    (``loss``: one of :data:`LOSSES`, default the cross-entropy)."""
     chunk = check_int("chunk", chunk, min_value=1)
+    check_choice("loss", loss, LOSSES)
     return _evaluate_z(params, None, jnp.asarray(x), jnp.asarray(y), model=model, layout=None,
-                       mode="full", chunk=chunk)
+                       mode="full", chunk=chunk, loss=loss)
 
 
 # ----------------------------------------------------------------------------- data helpers
@@ -210,13 +235,13 @@ def _resolve_opt(optimizer, default):
 
 # ----------------------------------------------------------------------------- the loop
 def _fit(z, aux, dev, *, model, opt, layout, mode, key, epochs, batch_size, eval_init, eval_chunk,
-         max_steps=None, progress=False, desc="train", callback=None):
+         max_steps=None, progress=False, desc="train", callback=None, loss="cross_entropy"):
     """Shared epoch loop: returns (metrics dict, final z)."""
     x_tr, y_tr, x_te, y_te = dev
     n = x_tr.shape[0]
     batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
     opt_state = opt.init(z)
-    ev = functools.partial(_evaluate_z, model=model, layout=layout, mode=mode, chunk=eval_chunk)
+    ev = functools.partial(_evaluate_z, model=model, layout=layout, mode=mode, chunk=eval_chunk, loss=loss)
     m = {k: [] for k in METRICS}
     m["epoch_train_loss_running"] = []
     status, steps = "ok", 0
@@ -235,14 +260,14 @@ def _fit(z, aux, dev, *, model, opt, layout, mode, key, epochs, batch_size, eval
         for idx in batches:
             if max_steps is not None and steps >= max_steps:
                 break
-            z, opt_state, loss = _train_step(z, opt_state, aux, x_tr, y_tr, idx,
-                                             model=model, opt=opt, layout=layout, mode=mode)
-            running = running + loss
+            z, opt_state, value = _train_step(z, opt_state, aux, x_tr, y_tr, idx,
+                                              model=model, opt=opt, layout=layout, mode=mode, loss=loss)
+            running = running + value
             steps += 1
             n_epoch_steps += 1
             if bar is not None:
                 bar.update(1)
-            if steps % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(float(loss)):
+            if steps % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(float(value)):
                 status = "diverged"
                 break
         m["epoch_train_loss_running"].append(float(running) / max(1, n_epoch_steps))
@@ -282,42 +307,45 @@ def best_metrics(m: dict) -> dict:
     return out
 
 
-def init_model_params(model, key: jax.Array, image_shape):
-    """Parameters w_0 of ``model`` from ``key`` (``models.init_params``)."""
+def init_model_params(model, key: jax.Array, input_shape):
+    """Parameters w_0 of ``model`` for inputs of ``input_shape`` from ``key`` (``models.init_params``)."""
     from .models import init_params
-    return init_params(model, key, image_shape)
+    return init_params(model, key, input_shape)
 
 
-def run_keys(key: jax.Array):
-    """``(init_key, data_key)`` of a run: w_0 from the first, batch order from the second."""
+def split_run_key(key: jax.Array):
+    """``(init_key, data_key)`` of a full-space run: w_0 from the first, batch order from the second."""
     k_init, k_data = jax.random.split(key)
     return k_init, k_data
 
 
 def train_full(model, data, *, key: jax.Array, epochs: int, batch_size: int = 128, optimizer=None,
                params=None, eval_init: bool = False, eval_chunk: int = 1000, max_steps: int | None = None,
-               progress: bool = False, callback=None) -> TrainResult:
+               progress: bool = False, callback=None, loss: str = "cross_entropy") -> TrainResult:
     """Train all D parameters (the full model, e.g. the baselines of Figures 2-3).
 
     ``optimizer`` defaults to :func:`optim.momentum_sgd` (lr 5e-2, momentum 0.9). ``key``
-    gives w_0 (unless ``params`` is passed) and the batch order (see :func:`run_keys`).
+    gives w_0 (unless ``params`` is passed) and the batch order (see :func:`split_run_key`).
+    ``loss`` is one of :data:`LOSSES`.
     Returns a :class:`TrainResult` with per-epoch train/test loss and accuracy, the best
     of each, ``status`` ("ok" or "diverged"), ``steps``, ``wall_time`` and the final params.
     """
     epochs = check_int("epochs", epochs, min_value=0)
     opt = _resolve_opt(optimizer, optim.momentum_sgd())
-    k_init, k_data = run_keys(key)
+    check_choice("loss", loss, LOSSES)
+    k_init, k_data = split_run_key(key)
     if params is None:
         params = init_model_params(model, k_init, data.x_train.shape[1:])
     params = jax.tree_util.tree_map(jnp.array, params)  # own copy (buffers are donated)
     m, z = _fit(params, None, _device_data(data), model=model, opt=opt, layout=None, mode="full",
                 key=k_data, epochs=epochs, batch_size=batch_size, eval_init=eval_init, eval_chunk=eval_chunk,
-                max_steps=max_steps, progress=progress, desc="full", callback=callback)
+                max_steps=max_steps, progress=progress, desc="full", callback=callback, loss=loss)
     m["D"] = int(sum(np.size(x) for x in jax.tree_util.tree_leaves(z)))
     return TrainResult(m, z)
 
 
-def burn_in(model, params0, data, *, key: jax.Array, t: int, batch_size: int = 128, optimizer=None):
+def burn_in(model, params0, data, *, key: jax.Array, t: int, batch_size: int = 128, optimizer=None,
+            loss: str = "cross_entropy"):
     """w_t: ``t`` full-space steps of momentum SGD from ``params0`` (the burn-in of Section 2).
 
     The steps take the first t batches of the shuffled epochs drawn from ``key``;
@@ -326,13 +354,14 @@ def burn_in(model, params0, data, *, key: jax.Array, t: int, batch_size: int = 1
     t = check_int("t", t, min_value=0)
     if t == 0:
         return params0
-    for w in full_space_steps(model, params0, data, key=key, steps=t, batch_size=batch_size, optimizer=optimizer):
+    for w in full_space_steps(model, params0, data, key=key, steps=t, batch_size=batch_size, optimizer=optimizer,
+                              loss=loss):
         pass
     return w
 
 
 def full_space_steps(model, params0, data, *, key: jax.Array, steps: int, batch_size: int = 128,
-                     optimizer=None):
+                     optimizer=None, loss: str = "cross_entropy"):
     """Yield w_1, ..., w_steps: full-space steps (default momentum SGD, lr 5e-2, momentum 0.9).
 
     The batches are the shuffled epochs drawn from ``key`` (:func:`epoch_indices`), so
@@ -352,7 +381,7 @@ def full_space_steps(model, params0, data, *, key: jax.Array, steps: int, batch_
             if done >= steps:
                 break
             z, opt_state, _ = _train_step(z, opt_state, None, x_tr, y_tr, idx, model=model, opt=opt,
-                                          layout=None, mode="full")
+                                          layout=None, mode="full", loss=loss)
             done += 1
             yield z
         epoch += 1
@@ -361,32 +390,28 @@ def full_space_steps(model, params0, data, *, key: jax.Array, steps: int, batch_
 def train_subspace(model, w_t_params, basis: Basis, data, *, key: jax.Array, d: int | None = None,
                    epochs: int, batch_size: int = 128, optimizer=None, eval_init: bool = False,
                    eval_chunk: int = 1000, max_steps: int | None = None, progress: bool = False,
-                   callback=None) -> TrainResult:
+                   callback=None, loss: str = "cross_entropy") -> TrainResult:
     """Train theta in R^d, starting at 0, inside w(theta) = w_t + A theta (eq. 2.2).
 
     ``w_t_params`` is the centre (w_0 for random affine subspaces, the burn-in point for
     burn-in subspaces); ``basis`` is a :mod:`subspace` basis passed to the jitted step as
     an argument. ``optimizer`` defaults to the paper's Adam (:func:`optim.adam`). ``key``
     gives the batch order. ``d`` defaults to the number of columns of a dense basis and is
-    required for Fastfood (whose blocks hold a multiple of L columns).
+    required for Fastfood (whose blocks hold a multiple of L columns). ``loss``: :data:`LOSSES`.
     """
     epochs = check_int("epochs", epochs, min_value=0)
+    check_choice("loss", loss, LOSSES)
     d = _resolve_d(basis, d)
     opt = _resolve_opt(optimizer, optim.adam())
-    w_t, layout = _flat(w_t_params)
+    w_t, layout = flatten_params(w_t_params)
     theta0 = jnp.zeros((d,), jnp.float32)
     m, theta = _fit(theta0, (w_t, basis), _device_data(data), model=model, opt=opt, layout=layout,
                     mode="subspace", key=key, epochs=epochs, batch_size=batch_size, eval_init=eval_init,
                     eval_chunk=eval_chunk, max_steps=max_steps, progress=progress, desc=f"d={d}",
-                    callback=callback)
+                    callback=callback, loss=loss)
     m["D"], m["d"] = layout.D, d
     params = layout.unravel(w_t + project(basis, theta, layout.D))
     return TrainResult(m, params, theta)
-
-
-def _flat(params):
-    layout = ParamLayout.of(params)
-    return layout.flatten(params), layout
 
 
 def _resolve_d(basis, d):
@@ -399,152 +424,3 @@ def _resolve_d(basis, d):
     if d > cols:
         raise ValueError(f"d={d} is not valid; the basis has {cols} columns (rank), so d must be in [1, {cols}]")
     return d
-
-
-# ----------------------------------------------------------------------------- many runs at once
-def pick_strategy(strategy: str = "auto", backend: str | None = None) -> str:
-    """``"loop"`` or ``"vmap"``: how to train many runs of the same (method, d, t).
-
-    ``"auto"`` picks a Python loop of single runs on CPU and ``vmap`` over runs on GPU /
-    TPU. On this 2-core CPU a vmapped conv step (grouped convolutions) was ~5.7x slower
-    per run-step than a loop of single steps (see ``benchmarks/subspace_step.py`` and the
-    book's status page for the numbers measured here); on accelerators batching many
-    small runs fills the device and is expected to win by an order of magnitude.
-    """
-    check_choice("strategy", strategy, STRATEGIES)
-    if strategy != "auto":
-        return strategy
-    backend = backend or jax.default_backend()
-    return "loop" if backend == "cpu" else "vmap"
-
-
-@backend_jit(static_argnames=("model", "opt", "layout"), donate_argnums=(0, 1))
-def _batched_step(thetas, opt_states, aux, x_all, y_all, idx, *, model, opt, layout):
-    """R subspace steps at once: vmap over (theta, optimiser state, (w_t, A), batch indices)."""
-    def one(z, s, a, i):
-        return _step_impl(z, s, a, x_all[i], y_all[i], model, opt, layout, "subspace")
-    return jax.vmap(one)(thetas, opt_states, aux, idx)
-
-
-@backend_jit(static_argnames=("model", "layout"))
-def _batched_eval_chunk(thetas, aux, x, y, mask, *, model, layout):
-    f = lambda z, a: _eval_chunk_impl(z, a, x, y, mask, model, layout, "subspace")  # noqa: E731
-    return jax.vmap(f)(thetas, aux)
-
-
-def _batched_evaluate(thetas, aux, x, y, *, model, layout, chunk):
-    n = x.shape[0]
-    chunk = min(chunk, n)
-    R = thetas.shape[0]
-    loss_sum, correct = jnp.zeros((R,)), jnp.zeros((R,))
-    for start in range(0, n, chunk):
-        xs, ys = x[start:start + chunk], y[start:start + chunk]
-        m = xs.shape[0]
-        mask = jnp.ones((chunk,), jnp.float32)
-        if m < chunk:
-            pad = chunk - m
-            xs = jnp.concatenate([xs, jnp.zeros((pad,) + xs.shape[1:], xs.dtype)])
-            ys = jnp.concatenate([ys, jnp.zeros((pad,), ys.dtype)])
-            mask = mask.at[m:].set(0.0)
-        ls, c = _batched_eval_chunk(thetas, aux, xs, ys, mask, model=model, layout=layout)
-        loss_sum, correct = loss_sum + ls, correct + c
-    return np.asarray(loss_sum) / n, np.asarray(correct) / n
-
-
-def run_sharding(devices=None):
-    """``(run-axis sharding, replicated sharding)`` over a 1-D mesh of ``devices`` (default all)."""
-    from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
-    devices = list(devices or jax.devices())
-    mesh = Mesh(np.array(devices), ("runs",))
-    return NamedSharding(mesh, P("runs")), NamedSharding(mesh, P())
-
-
-def train_subspace_batched(model, centres, bases, data, *, keys, d: int, epochs: int, batch_size: int = 128,
-                           optimizer=None, eval_init: bool = False, eval_chunk: int = 1000,
-                           devices=None) -> list[TrainResult]:
-    """R subspace runs (eq. 2.2) trained together: vmap over runs, sharded over devices.
-
-    ``centres`` (R parameter pytrees w_t), ``bases`` (R bases of one type and shape) and
-    ``keys`` (R batch-order keys) define the runs, which share the model, d and the
-    optimiser. The run axis is split over a 1-D mesh of ``devices`` (default
-    ``jax.devices()``; R is padded to a multiple of the device count with copies of
-    the last run, dropped at the end). Returns one :class:`TrainResult` per run with the
-    same metrics as :func:`train_subspace` (equal up to float reassociation).
-    """
-    R = len(centres)
-    if not (R == len(bases) == len(keys)) or R == 0:
-        raise ValueError(f"centres, bases and keys must have the same length >= 1, got "
-                         f"{len(centres)}, {len(bases)}, {len(keys)}")
-    epochs = check_int("epochs", epochs, min_value=0)
-    for b in bases:
-        _resolve_d(b, d)
-    opt = _resolve_opt(optimizer, optim.adam())
-    layout = ParamLayout.of(centres[0])
-    devices = list(devices or jax.devices())
-    n_dev = len(devices)
-    Rp = -(-R // n_dev) * n_dev
-    pad = lambda xs: list(xs) + [xs[-1]] * (Rp - R)  # noqa: E731
-    centres, bases, keys = pad(centres), pad(bases), pad(keys)
-    w_ts = jnp.stack([layout.flatten(c) for c in centres])
-    basis = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *bases)
-    thetas = jnp.zeros((Rp, d), jnp.float32)
-    x_tr, y_tr, x_te, y_te = _device_data(data)
-    shard = None
-    if n_dev > 1:
-        shard, repl = run_sharding(devices)
-        w_ts, basis, thetas = jax.device_put((w_ts, basis, thetas), shard)
-        x_tr, y_tr, x_te, y_te = jax.device_put((x_tr, y_tr, x_te, y_te), repl)
-    aux = (w_ts, basis)
-    opt_states = jax.vmap(opt.init)(thetas)
-    n = x_tr.shape[0]
-    batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
-    ev = functools.partial(_batched_evaluate, model=model, layout=layout, chunk=eval_chunk)
-    ms = [{k: [] for k in METRICS + ("epoch_train_loss_running",)} for _ in range(R)]
-    alive = np.ones(R, bool)
-    steps = np.zeros(R, int)
-    t0 = time.perf_counter()
-    if eval_init:
-        trl, tra = ev(thetas, aux, x_tr, y_tr)
-        tel, tea = ev(thetas, aux, x_te, y_te)
-        for r in range(R):
-            ms[r].update(init_train_loss=float(trl[r]), init_train_acc=float(tra[r]),
-                         init_test_loss=float(tel[r]), init_test_acc=float(tea[r]))
-    for epoch in range(epochs):
-        if not alive.any():
-            break
-        idx_all = np.stack([epoch_indices(k, n, batch_size, epoch) for k in keys], axis=1)  # (nb, Rp, bs)
-        running = jnp.zeros((Rp,))
-        for idx in idx_all:
-            idx = jnp.asarray(idx) if shard is None else jax.device_put(idx, shard)
-            thetas, opt_states, loss = _batched_step(thetas, opt_states, aux, x_tr, y_tr, idx,
-                                                     model=model, opt=opt, layout=layout)
-            running = running + loss
-        running = np.asarray(running)[:R] / len(idx_all)
-        trl, tra = ev(thetas, aux, x_tr, y_tr)
-        tel, tea = ev(thetas, aux, x_te, y_te)
-        for r in np.flatnonzero(alive):
-            m = ms[r]
-            m["epoch_train_loss_running"].append(float(running[r]))
-            steps[r] += len(idx_all)
-            if not math.isfinite(running[r]):
-                alive[r] = False
-                continue
-            for k, v in zip(METRICS, (trl[r], tra[r], tel[r], tea[r])):
-                m[k].append(float(v))
-            if not (math.isfinite(trl[r]) and math.isfinite(tel[r])):
-                alive[r] = False
-    wall = (time.perf_counter() - t0) / R
-    thetas = np.asarray(thetas)
-    out = []
-    for r in range(R):
-        m = ms[r]
-        m["status"] = "ok" if alive[r] else "diverged"
-        m["steps"] = int(steps[r])
-        m["epochs_done"] = len(m["train_acc"])
-        m.update(best_metrics(m))
-        m["wall_time"] = wall
-        m["D"], m["d"] = layout.D, d
-        theta = jnp.asarray(thetas[r])
-        params = layout.unravel(w_ts[r] + project(bases[r], theta, layout.D))
-        out.append(TrainResult(m, params, theta))
-    return out
