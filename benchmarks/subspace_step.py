@@ -15,7 +15,7 @@ In one process, on whatever backend JAX finds, it measures:
    for A^T g; the two reads cannot share one pass, since g depends on A theta), with BW
    measured by a streaming reduction over an array of the same size;
 3. run-steps per second for R = 1, 8, 64 runs, sequential (a loop of single steps) vs
-   batched (vmap over runs), which justifies ``train.pick_strategy("auto")``;
+   batched (vmap over runs), which justifies ``batched.pick_strategy("auto")``;
 4. compile time of each step and the process's peak resident memory.
 """
 from __future__ import annotations
@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from _report import Report
-from dof_helpers import models, optim, subspace, train
+from dof_helpers import batched, models, optim, subspace, train
 
 BATCH = 128
 
@@ -157,11 +157,11 @@ def batched_call(case, kind, d, R):
     idx = jnp.stack([jnp.roll(case.idx, r) for r in range(R)])
     kw = dict(model=case.model, opt=opt, layout=case.layout)
     t = time.perf_counter()
-    train._batched_step.lower(state[0], state[1], (w_ts, basis), case.x, case.y, idx, **kw).compile()
+    batched._batched_step.lower(state[0], state[1], (w_ts, basis), case.x, case.y, idx, **kw).compile()
     compile_s = time.perf_counter() - t
 
     def call():
-        state[0], state[1], loss = train._batched_step(state[0], state[1], (w_ts, basis), case.x, case.y, idx,
+        state[0], state[1], loss = batched._batched_step(state[0], state[1], (w_ts, basis), case.x, case.y, idx,
                                                        **kw)
         return loss
     return call, compile_s
@@ -233,7 +233,7 @@ def main(argv=None):
             del bcall
         say(f"peak RSS {_peak_rss_gib():.2f} GiB")
     say("")
-    say(f"train.pick_strategy('auto') on this backend: {train.pick_strategy('auto')}")
+    say(f"batched.pick_strategy('auto') on this backend: {batched.pick_strategy('auto')}")
     say("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
     say.save(args.out)
 

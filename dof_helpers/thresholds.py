@@ -12,6 +12,10 @@ DataFrame with one row per run) and return tidy DataFrames.
   P_s >= 1 - delta (Definition 2.1); NaN where no d reaches it.
 - :func:`d_int90` -- Li et al. (2018): the smallest d whose mean accuracy over runs
   reaches 90% of the full model's accuracy.
+- :func:`curve_tables` -- both at once for every (method, t) curve of a sweep, on a grid of
+  levels (:func:`accuracy_levels`) up to the best accuracy seen; :func:`default_delta` is
+  the paper's tolerance for a number of runs; :func:`d_star_curve`, :func:`d_star_at` read
+  d* off per curve.
 
 ``running_max=True`` first replaces every run's metric by its running best over d
 (max for accuracy, min for loss) within (method, t, seed): for nested subspaces (lottery
@@ -20,12 +24,13 @@ optimisation failure, not a missing intersection (Appendix, Figures 10-11).
 """
 from __future__ import annotations
 
+import math
 import os
 from typing import Iterable, Sequence
 
 import numpy as np
 
-from .validation import check_choice, check_float
+from .validation import check_choice, check_float, check_int
 
 METRIC_NAMES = ("train_acc", "test_acc", "train_loss", "test_loss")
 #: record fields that, with d, identify a curve (seed is the run index inside a cell)
@@ -50,7 +55,7 @@ def _metric_column(frame, metric):
     return col
 
 
-def _groups(frame, by):
+def _present(frame, by):
     return [g for g in by if g in frame.columns]
 
 
@@ -62,7 +67,7 @@ def running_best(records, metric: str = "train_acc", by: Sequence[str] = GROUP_F
     """
     frame = _frame(records)
     col = _metric_column(frame, metric)
-    keys = _groups(frame, by) + (["seed"] if "seed" in frame.columns else [])
+    keys = _present(frame, by) + (["seed"] if "seed" in frame.columns else [])
     frame = frame.sort_values(keys + ["d"]).reset_index(drop=True)
     values = frame[col].astype(float)
     if metric.endswith("acc"):
@@ -93,7 +98,7 @@ def success_probability(records, metric: str = "train_acc", levels: Iterable[flo
     levels = np.asarray(list(levels), dtype=float)
     if levels.size == 0 or not np.all(np.isfinite(levels)):
         raise ValueError(f"levels={levels!r} is not valid; expected finite numbers")
-    keys = _groups(frame, by)
+    keys = _present(frame, by)
     rows = []
     grouped = frame.groupby(keys + ["d"], sort=True) if keys else frame.groupby(["d"], sort=True)
     for gkey, g in grouped:
@@ -147,7 +152,7 @@ def d_int90(records, full_accuracy: float, *, metric: str = "test_acc", fraction
     fraction = check_float("fraction", fraction, min_value=0.0, max_value=1.0, open_min=True)
     frame = _frame(records)
     col = _metric_column(frame, metric)
-    keys = _groups(frame, by)
+    keys = _present(frame, by)
     target = fraction * full_accuracy
     rows = []
     for gkey, g in (frame.groupby(keys, sort=True) if keys else [((), frame)]):
@@ -157,3 +162,66 @@ def d_int90(records, full_accuracy: float, *, metric: str = "test_acc", fraction
         rows.append(dict(zip(keys, gkey), d_int90=float(hit.index.min()) if len(hit) else np.nan,
                          target=target))
     return pd.DataFrame(rows, columns=keys + ["d_int90", "target"])
+
+
+# ----------------------------------------------------------------------------- curves of a sweep
+def default_delta(n_runs: int) -> float:
+    """The paper's tolerance delta of Definition 2.1 for ``n_runs`` runs per cell.
+
+    0.1 for ten or more runs (nine of ten must succeed); for fewer, all runs but one must
+    succeed: delta = 1/n plus 1e-3 (so that (n-1)/n passes P_s >= 1 - delta despite
+    rounding); a single run must succeed: 0.5.
+    """
+    n = check_int("n_runs", n_runs, min_value=1)
+    if n == 1:
+        return 0.5
+    return 0.1 if n >= 10 else round(1.0 / n + 1e-3, 4)
+
+
+def accuracy_levels(top: float, step: float = 0.01, low: float = 0.10) -> np.ndarray:
+    """Accuracy thresholds ``low, low + step, ...`` up to the first multiple of ``step`` >= ``top``."""
+    step = check_float("level_step", step, min_value=0.0, open_min=True)
+    hi = math.ceil(round(top / step, 6)) * step
+    return np.round(np.arange(low, hi + step / 2, step), 6)
+
+
+def curve_tables(records, metric: str = "train_acc", *, delta: float, levels=None, baseline=None,
+                 running_max: bool = False):
+    """``(P_s table, d* table)`` of every (method, t) curve: eq. 2.3 and Definition 2.1.
+
+    Runs whose ``status`` is not "ok" count as failures. ``levels`` default to
+    :func:`accuracy_levels` up to max(best accuracy seen, ``baseline``).
+    """
+    frame = _frame(records)
+    col = _metric_column(frame, metric)
+    bad = frame["status"] != "ok" if "status" in frame.columns else np.zeros(len(frame), bool)
+    frame.loc[bad, col] = np.nan
+    if levels is None:
+        top = float(np.nanmax(frame[col].to_numpy(dtype=float)))
+        if baseline is not None and math.isfinite(baseline):
+            top = max(top, float(baseline))
+        levels = accuracy_levels(top)
+    table = success_probability(frame, metric, levels, by=("method", "t"), running_max=running_max)
+    return table, threshold_dimension(table, delta)
+
+
+def curves_of(frame, order=("random_affine", "burn_in")) -> list[tuple]:
+    """The (method, t) curves of a table, methods in ``order`` first, then by t."""
+    pairs = {(m, int(t)) for m, t in zip(frame["method"], frame["t"])}
+    return sorted(pairs, key=lambda p: (order.index(p[0]) if p[0] in order else len(order), p[0], p[1]))
+
+
+def d_star_curve(dstar, method: str, t: int, levels) -> np.ndarray:
+    """d* of one curve at each of ``levels`` (NaN where no d reaches P_s >= 1 - delta)."""
+    sub = dstar[(dstar["method"] == method) & (dstar["t"] == int(t))]
+    by_level = {round(float(lv), 6): float(ds) for lv, ds in zip(sub["level"], sub["d_star"])}
+    return np.array([by_level.get(round(float(lv), 6), np.nan) for lv in levels])
+
+
+def d_star_at(dstar, levels: Sequence[float], label=None):
+    """A wide table: one row per accuracy level, one column per curve (``label(method, t)``), values d*."""
+    import pandas as pd
+    from .engine.methods import curve_label
+    label = label or curve_label
+    out = {label(m, t): d_star_curve(dstar, m, t, levels) for m, t in curves_of(dstar)}
+    return pd.DataFrame(out, index=pd.Index([round(float(x), 4) for x in levels], name="accuracy level"))

@@ -49,11 +49,7 @@ from dof_helpers import baselines, data, models, plotting
 from dof_helpers.paths import runs_dir
 from dof_helpers.records import records_frame
 
-config = baselines.BaselineConfig(dataset=dataset, model=model, pool=pool, n_train=n_train, epochs=epochs,
-                                  learning_rates=tuple(learning_rates), seeds=tuple(seeds),
-                                  batch_size=batch_size)
 plotting.use_house_style()
-print(config)
 print("jax", jax.__version__, "on", jax.devices())
 
 # %% [markdown]
@@ -99,7 +95,7 @@ print("jax", jax.__version__, "on", jax.devices())
 
 # %%
 t0 = time.perf_counter()
-ds = data.load_dataset(config.dataset, n_train=config.n_train)
+ds = data.load_dataset(dataset, n_train=n_train)
 print(f"loaded {ds.name} from {ds.source} in {time.perf_counter() - t0:.1f} s")
 print(f"train {ds.x_train.shape}, test {ds.x_test.shape}, {ds.num_classes} classes")
 
@@ -141,9 +137,10 @@ param_table
 # of tidy records under `runs/`, so an interrupted chapter resumes where it stopped.
 
 # %%
-records_path = runs_dir("01_baselines") / f"{config.dataset}_{config.model}_{config.pool}.jsonl"
+records_path = runs_dir("01_baselines") / f"{dataset}_{model}_{pool}_n{n_train or 'all'}.jsonl"
 t0 = time.perf_counter()
-records = baselines.run_baselines(config, records_path, data=ds)
+records = baselines.run_baselines(model, ds, records_path, learning_rates=learning_rates, seeds=seeds, epochs=epochs,
+                                  batch_size=batch_size, pool=pool)
 print(f"{len(records)} runs in {time.perf_counter() - t0:.0f} s (including any resumed from {records_path.name})")
 
 # %% [markdown]
@@ -151,7 +148,7 @@ print(f"{len(records)} runs in {time.perf_counter() - t0:.0f} s (including any r
 
 # %%
 frame = records_frame(records)
-summary = frame[["lr", "seed", "D", "steps", "best_train_acc", "best_test_acc", "best_train_loss", "wall_time"]]
+summary = frame[["full_lr", "seed", "D", "steps", "best_train_acc", "best_test_acc", "best_train_loss", "wall_time"]]
 summary.round(4)
 
 # %%
@@ -160,12 +157,12 @@ fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for ax, split in zip(axes, ("train", "test")):
     series, styles = {}, {}
     for r in records:
-        label = f"lr = {r['lr']:g}, seed {r['seed']}"
+        label = f"lr = {r['full_lr']:g}, seed {r['seed']}"
         series[label] = [r[f"init_{split}_acc"]] + r[f"{split}_acc"]
-        styles[label] = {"color": "black" if r["lr"] == best_lr else "0.6", "marker": "o"}
-    plotting.metric_curves(ax, np.arange(config.epochs + 1), series, xlabel="epoch",
+        styles[label] = {"color": "black" if r["full_lr"] == best_lr else "0.6", "marker": "o"}
+    plotting.metric_curves(ax, np.arange(epochs + 1), series, xlabel="epoch",
                            ylabel=f"{split} accuracy", styles=styles)
-    ax.set_title(f"{config.model} on {config.dataset}: {split}")
+    ax.set_title(f"{model} on {dataset}: {split}")
 plt.show()
 
 # %%
@@ -192,7 +189,7 @@ assert all(r["status"] == "ok" for r in records), "a baseline run diverged"
 init_acc = np.mean([r["init_train_acc"] for r in records])
 assert abs(init_acc - 1 / ds.num_classes) < 0.1, f"w_0 should be near chance, got {init_acc:.3f}"
 assert full_train_acc > 0.6, f"the network should learn well above chance, got {full_train_acc:.3f}"
-if config.n_train is None or config.n_train >= 50000 and config.epochs >= 3:
+if n_train is None or n_train >= 50000 and epochs >= 3:
     assert full_train_acc > 0.85, f"at full size the baseline should pass 85% train accuracy, got {full_train_acc:.3f}"
 assert full_test_acc > full_train_acc - 0.05, "after a few epochs test accuracy stays close to train accuracy"
 print("parameter counts match the paper:", bool(param_table["match"].all()))

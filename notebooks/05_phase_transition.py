@@ -44,7 +44,7 @@ t_values = [4, 8, 16]  # burn-in steps t (full-space momentum-SGD steps before t
 basis = "dense"  # random basis A: dense (the paper's Gaussian matrix) or fastfood (structured)
 adam_variant = "standard"  # subspace Adam: standard (bias-corrected) or original (the paper's code)
 lr = 0.05  # Adam learning rate in the subspace (the paper's value)
-burn_in_lr = 0.05  # momentum-SGD learning rate of the burn-in steps
+full_lr = 0.05  # momentum-SGD learning rate of the burn-in steps (the full-space trajectory)
 momentum = 0.9  # momentum of the burn-in steps and of the baseline
 batch_size = 128  # examples per step
 baseline_lrs = [0.05, 0.01]  # full-model learning rates tried, the better is the baseline
@@ -61,18 +61,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dof_helpers import phase, plotting
+from dof_helpers import plotting, thresholds
+from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_transition as ch05
+from dof_helpers.engine import curve_label
 from dof_helpers.paths import repo_root, runs_dir
 
-config = phase.PhaseConfig(dataset=dataset, model=model, pool=pool, n_train=n_train, n_test=n_test, epochs=epochs,
-                           d_values=d_values, seeds=seeds, t_values=t_values, basis=basis,
-                           adam_variant=adam_variant, lr=lr, burn_in_lr=burn_in_lr, momentum=momentum,
-                           batch_size=batch_size, baseline_lrs=baseline_lrs, delta=delta, level_step=level_step)
+setup = ch05.phase_from_parameters(dict(
+    dataset=dataset, model=model, pool=pool, n_train=n_train, n_test=n_test, epochs=epochs, d_values=d_values,
+    seeds=seeds, t_values=t_values, basis=basis, adam_variant=adam_variant, lr=lr, full_lr=full_lr,
+    momentum=momentum, batch_size=batch_size, baseline_lrs=baseline_lrs, delta=delta, level_step=level_step))
+config = setup.config  # the engine's grid: methods, d, t, seeds and training settings
 plotting.use_house_style()
-need = math.ceil((1 - config.delta) * len(config.seeds) - 1e-9)
+need = math.ceil((1 - setup.delta) * len(config.seeds) - 1e-9)
 print(config)
 print(f"{config.n_runs()} subspace runs; d* needs at least {need} of {len(config.seeds)} runs to succeed "
-      f"(delta = {config.delta}); jax {jax.__version__} on {jax.devices()}")
+      f"(delta = {setup.delta}); jax {jax.__version__} on {jax.devices()}")
 
 # %% [markdown]
 # ## Theory
@@ -156,9 +159,10 @@ print(f"{config.n_runs()} subspace runs; d* needs at least {need} of {len(config
 # %%
 folder = runs_dir("05_phase_transition")
 t0 = time.perf_counter()
-ds = phase.load_data(config)
-base = phase.run_phase_baseline(config, folder / f"baseline_{config.stem()}.jsonl", data=ds)
-full = {split: phase.full_model_accuracy(base, split) for split in ("train", "test")}
+ds = setup.data.load()
+stem = setup.data.stem(model, pool)
+base = ch05.run_baseline(setup, folder / f"baseline_{stem}.jsonl", data=ds)
+full = {split: ch05.full_model_accuracy(base, split) for split in ("train", "test")}
 print(f"{ds.n_train} training and {ds.n_test} test images; full model (D = {base[0]['D']:,}): "
       f"train {full['train']:.3f}, test {full['test']:.3f} ({time.perf_counter() - t0:.0f} s)")
 
@@ -171,7 +175,7 @@ print(f"{ds.n_train} training and {ds.n_test} test images; full model (D = {base
 # Figure 12: what the subspace starts from.
 
 # %%
-burn = pd.DataFrame(phase.burn_in_points(config, folder / f"burn_in_{config.stem()}.jsonl", data=ds))
+burn = pd.DataFrame(ch05.centre_points(setup, folder / f"centres_{stem}.jsonl", data=ds))
 centres = burn.groupby("t")[["train_acc", "test_acc"]].agg(["mean", "std"]).round(3)
 centres
 
@@ -184,7 +188,7 @@ centres
 
 # %%
 t0 = time.perf_counter()
-records = phase.run_phase_sweep(config, folder / f"sweep_{config.stem()}.jsonl", data=ds)
+records = ch05.run_grid(setup, folder / f"sweep_{stem}.jsonl", data=ds)
 frame = pd.DataFrame(records)
 print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) in {time.perf_counter() - t0:.0f} s "
       f"this session; {frame['wall_time'].sum():.0f} s of training in all, "
@@ -200,11 +204,11 @@ print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) in {tim
 # model. The last panel puts the four $d^*$ curves together.
 
 # %%
-tables = {split: phase.phase_tables(records, f"{split}_acc", delta=config.delta, baseline=full[split])
+tables = {split: thresholds.curve_tables(records, f"{split}_acc", delta=setup.delta, baseline=full[split])
           for split in ("train", "test")}
 for split in ("train", "test"):
-    fig = phase.figure_phase_row(*tables[split], baseline=full[split], metric=f"{split}_acc",
-                                 title=f"{config.model} on {config.dataset}, {split} accuracy "
+    fig = figures.figure_phase_row(*tables[split], baseline=full[split], metric=f"{split}_acc",
+                                 title=f"{model} on {dataset}, {split} accuracy "
                                        f"({len(config.seeds)} seeds, n_train = {ds.n_train}, {config.epochs} epoch(s))")
     plt.show()
 
@@ -212,10 +216,10 @@ for split in ("train", "test"):
 # ### Threshold dimension against accuracy (Figure 3) and the burn-in centres (Figure 12)
 
 # %%
-fig = phase.figure_thresholds({s: tables[s][1] for s in ("train", "test")}, baselines=full)
+fig = figures.figure_thresholds({s: tables[s][1] for s in ("train", "test")}, baselines=full)
 plt.show()
-zero = {s: phase.dimension_zero_table(records, burn, f"{s}_acc") for s in ("train", "test")}
-fig = phase.figure_dimension_zero(zero, baselines=full)
+zero = {s: pc.dimension_zero_table(records, burn, f"{s}_acc") for s in ("train", "test")}
+fig = figures.figure_dimension_zero(zero, baselines=full)
 plt.show()
 
 # %% [markdown]
@@ -230,16 +234,16 @@ plt.show()
 # %%
 show = [lv for lv in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8) if lv <= full["train"] + 0.02]
 print("d* (train accuracy) of this run; NaN: no d of the grid reaches the level")
-phase.d_star_at(tables["train"][1], show)
+thresholds.d_star_at(tables["train"][1], show)
 
 # %% [markdown]
 # ### The larger run (`cpu-large`, 25 minutes here)
 #
 # The same experiment at a larger size, run once with
-# `python -m dof_helpers.phase run --preset cpu-large --out results/05_phase_transition`
+# `python -m dof_helpers.chapters.phase_transition run --preset cpu-large --out results/05_phase_transition`
 # (resumable: run it again to continue) and committed: its records (`records.jsonl`, one JSON
 # line per run), the baseline and burn-in records, `settings.json`, and the figures as PNG
-# (`python -m dof_helpers.phase figures results/05_phase_transition`). Everything below is
+# (`python -m dof_helpers.chapters.phase_transition figures results/05_phase_transition`). Everything below is
 # computed from those files. Any preset of this chapter reruns the live part of the page with
 # one command, e.g.
 # `python -m dof_helpers.runner run notebooks/05_phase_transition.py --preset paper-conv2-fashion_mnist`
@@ -248,11 +252,11 @@ phase.d_star_at(tables["train"][1], show)
 
 # %%
 res_dir = repo_root() / results_folder
-settings, big, big_base, big_burn = phase.load_results(res_dir)
-big_cfg = phase.PhaseConfig(**settings["config"])
-done = phase.completion(big_cfg, big)
-big, dropped = phase.complete_cells(big_cfg, big)  # only d at which every curve has all its seeds
-big_full = {split: phase.full_model_accuracy(big_base, split) for split in ("train", "test")}
+big_setup, settings, big, big_base, big_burn = ch05.load_results(res_dir)
+big_cfg = big_setup.config
+done = ch05.completion(big_setup, big)
+big, dropped = ch05.complete_cells(big_setup, big)  # only d at which every curve has all its seeds
+big_full = {split: ch05.full_model_accuracy(big_base, split) for split in ("train", "test")}
 big_D = int(big[0]["D"])
 print(f"preset {settings['preset']!r} on {settings['host']}")
 print(f"completed {done['done']} of {done['expected']} runs; d with all {len(big_cfg.seeds)} seeds on every curve: "
@@ -261,23 +265,24 @@ if settings.get("note"):
     print("note:", settings["note"])
 print(f"training time {settings.get('wall_s_total', float('nan')) / 60:.0f} min (sum over runs); "
       f"full model: train {big_full['train']:.3f}, test {big_full['test']:.3f}")
-pd.Series({k: str(v) for k, v in settings["config"].items()}, name="setting").to_frame()
+pd.Series({k: str(v) for k, v in {**settings["phase"]["data"], **settings["phase"]["config"]}.items()},
+          name="setting").to_frame()
 
 # %%
-big_tables = {split: phase.phase_tables(big, f"{split}_acc", delta=big_cfg.delta, baseline=big_full[split])
+big_tables = {split: thresholds.curve_tables(big, f"{split}_acc", delta=big_setup.delta, baseline=big_full[split])
               for split in ("train", "test")}
 for split in ("train", "test"):
-    fig = phase.figure_phase_row(*big_tables[split], baseline=big_full[split], metric=f"{split}_acc",
-                                 title=f"cpu-large: {big_cfg.model} on {big_cfg.dataset}, {split} accuracy "
-                                       f"({len(big_cfg.seeds)} seeds, n_train = {big_cfg.n_train}, "
+    fig = figures.figure_phase_row(*big_tables[split], baseline=big_full[split], metric=f"{split}_acc",
+                                 title=f"cpu-large: {big_setup.model} on {big_setup.data.dataset}, {split} accuracy "
+                                       f"({len(big_cfg.seeds)} seeds, n_train = {big_setup.data.n_train}, "
                                        f"{big_cfg.epochs} epochs, {big_cfg.basis} basis)")
     plt.show()
 
 # %%
-fig = phase.figure_thresholds({s: big_tables[s][1] for s in ("train", "test")}, baselines=big_full)
+fig = figures.figure_thresholds({s: big_tables[s][1] for s in ("train", "test")}, baselines=big_full)
 plt.show()
-big_zero = {s: phase.dimension_zero_table(big, big_burn, f"{s}_acc") for s in ("train", "test")}
-fig = phase.figure_dimension_zero(big_zero, baselines=big_full)
+big_zero = {s: pc.dimension_zero_table(big, big_burn, f"{s}_acc") for s in ("train", "test")}
+fig = figures.figure_dimension_zero(big_zero, baselines=big_full)
 plt.show()
 
 # %% [markdown]
@@ -293,11 +298,11 @@ big_centres
 # %%
 big_levels = [lv for lv in (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88) if lv <= big_full["train"] + 0.02]
 print("d* for train accuracy (cpu-large); NaN: no d of the grid reaches the level")
-phase.d_star_at(big_tables["train"][1], big_levels)
+thresholds.d_star_at(big_tables["train"][1], big_levels)
 
 # %%
 print("d* for test accuracy (cpu-large)")
-phase.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_full["test"] + 0.02])
+thresholds.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_full["test"] + 0.02])
 
 # %% [markdown]
 # ### The local angular dimension, measured
@@ -306,9 +311,9 @@ phase.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_ful
 # number and as a fraction of $D$ for the train-accuracy level sets of the `cpu-large` run.
 
 # %%
-local = phase.local_dimension_table(big_tables["train"][1], big_D, big_levels)
+local = pc.local_dimension_table(big_tables["train"][1], big_D, big_levels)
 local_wide = local.pivot(index="accuracy level", columns="curve", values="d_local / D")
-local_wide = local_wide[[phase.curve_label(m, t) for m, t in phase.curves_of(local)]]
+local_wide = local_wide[[curve_label(m, t) for m, t in thresholds.curves_of(local)]]
 local_wide.round(4)
 
 # %% [markdown]
@@ -321,7 +326,7 @@ reached = [lv for lv in big_levels if local[local["accuracy level"] == lv]["d_st
 top_common = max(reached, default=float("nan"))
 for lv in reached[-3:]:
     row = local[local["accuracy level"] == lv].set_index("curve")
-    gain = row["d_local = D - d*"] - row.loc[phase.curve_label("random_affine", 0), "d_local = D - d*"]
+    gain = row["d_local = D - d*"] - row.loc[curve_label("random_affine", 0), "d_local = D - d*"]
     print(f"train accuracy {lv:.2f}, D = {big_D:,}:")
     print(pd.DataFrame({"d*": row["d_star"], "d_local = D - d*": row["d_local = D - d*"],
                         "gain over random affine": gain}).to_string(), "\n")
@@ -329,7 +334,7 @@ for lv in reached[-3:]:
 # %% [markdown]
 # ### The paper's three claims, measured on the `cpu-large` run
 #
-# For each split we measure (see `phase.claims`): the median width, in octaves of $d$, of the
+# For each split we measure (see `chapters.phase_claims.claims`): the median width, in octaves of $d$, of the
 # band over which $P_s$ climbs from at most 0.1 to at least 0.9; how far $d^*$ rises between
 # the lowest and the highest accuracy each curve reaches; and, at the "high" levels (reached
 # by every curve and above the accuracy of the $t = 16$ centre itself, so that no curve
@@ -342,11 +347,11 @@ for lv in reached[-3:]:
 big_claims = {}
 for split in ("train", "test"):
     above = float(big_centres[f"{split}_acc"].max())
-    big_claims[split] = phase.claims(*big_tables[split], above=above)
+    big_claims[split] = pc.claims(*big_tables[split], above=above)
 claims_table = pd.DataFrame({split: {
     "median band width (octaves of d)": c["median_octaves"],
     "widest band (octaves)": c["max_octaves"],
-    "d* range, random affine (max / min)": c["d_star_range_ratio"][phase.curve_label("random_affine", 0)],
+    "d* range, random affine (max / min)": c["d_star_range_ratio"][curve_label("random_affine", 0)],
     "high levels": f"{c['high_levels'][0]:.2f} to {c['high_levels'][-1]:.2f}" if c["high_levels"] else "none",
     "share: t = 16 beats random": c["share_longest_beats_random"],
     "share: d* falls with t": c["share_ordered"],
@@ -360,7 +365,7 @@ claims_table
 
 # %%
 for split in ("train", "test"):
-    order = phase.burn_in_ordering(big_tables[split][1], big_claims[split]["high_levels"])
+    order = pc.burn_in_ordering(big_tables[split][1], big_claims[split]["high_levels"])
     bad = order[~(order["ordered"] & order["strict_random_vs_longest"])]
     print(f"{split}: levels where d* does not fall with t, or t = 16 does not beat random: "
           f"{bad['accuracy level'].tolist() or 'none'}")
@@ -375,7 +380,7 @@ for split in ("train", "test"):
 # %%
 sqrt_D = math.sqrt(big_D)
 rt = big_tables["train"][1]
-d_rand = phase.d_star_curve(rt, "random_affine", 0, [top_common])[0] if reached else float("nan")
+d_rand = thresholds.d_star_curve(rt, "random_affine", 0, [top_common])[0] if reached else float("nan")
 print(f"escape-theorem band width ~ sqrt(D) = {sqrt_D:.0f}; one octave of the grid at d* = {d_rand:.0f} "
       f"spans {d_rand / 2:.0f} dimensions, so a one-octave band is as sharp as this grid can show")
 
@@ -412,7 +417,7 @@ for split, c in big_claims.items():
     assert c["share_beats_mid"] >= 0.9 and c["share_ordered_mid"] >= 0.75, \
         f"{split}: below the top levels, longer burn-in should lower d*: {c['share_beats_mid']}, {c['share_ordered_mid']}"
     print(f"{split}: median band {c['median_octaves']:.1f} octaves; d* of random affine rises "
-          f"{c['d_star_range_ratio'][phase.curve_label('random_affine', 0)]:.0f}-fold; at {len(c['high_levels'])} high levels "
+          f"{c['d_star_range_ratio'][curve_label('random_affine', 0)]:.0f}-fold; at {len(c['high_levels'])} high levels "
           f"t = 16 beats random at {c['share_longest_beats_random']:.2f} of them, d* falls with t at {c['share_ordered']:.2f}")
     print(f"  below the top 0.05 ({len(c['levels_mid'])} levels): t = 16 beats random at {c['share_beats_mid']:.2f}, "
           f"d* falls with t at {c['share_ordered_mid']:.2f}; top 0.05 ({len(c['levels_top'])} levels): "

@@ -60,18 +60,21 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from dof_helpers import data, plotting, pruning, thresholds
+from dof_helpers import plotting, taxonomy, thresholds
+from dof_helpers.chapters import lottery as ch06
+from dof_helpers.engine import NESTED_METHODS, TABLE1_METHODS
 from dof_helpers.paths import repo_root
 from dof_helpers.records import load_records
 
 params = dict(dataset=dataset, model=model, pool=pool, n_train=n_train, epochs=epochs, seeds=seeds,
               subspace_d=subspace_d, lottery_d=lottery_d, t=t, keep_fractions=keep_fractions,
               pretrain_epochs=pretrain_epochs, scope=scope, adam_variant=adam_variant, lr=lr, ticket_lr=ticket_lr)
-random_cfg, lottery_cfg, pruning_cfg = pruning.chapter_configs(**params)
+params["n_test"] = n_test
+configs = ch06.chapter_grids(params)  # the engine's two grids: random/burn-in subspaces; lottery subspaces + pruning
 if records_dir not in ("runs", "results"):
     raise ValueError(f"records_dir={records_dir!r} is not valid; accepted values: 'runs', 'results'")
 plotting.use_house_style()
-print(random_cfg, lottery_cfg, pruning_cfg, sep="\n")
+print(*configs.values(), sep="\n")
 print("jax", jax.__version__, "on", jax.devices())
 
 # %% [markdown]
@@ -161,35 +164,35 @@ print("jax", jax.__version__, "on", jax.devices())
 # `n_test` test images.
 
 # %%
-ds = pruning.subset_test(data.load_dataset(dataset, n_train=n_train), n_test)
+ds = ch06.data_spec(params).load()
 print(f"{ds.name}: train {ds.x_train.shape}, test {ds.x_test.shape}")
 
 # %% [markdown]
-# One call runs all eight methods seed by seed: for each seed it records the lottery
-# trajectory's singular values, trains the lottery subspaces (`dof_helpers.sweep` with
-# methods `lottery_subspace` and `lottery_subspace_t`), the four pruning methods
-# (`dof_helpers.pruning`) and the random affine and burn-in subspaces. Every finished run
-# is appended to a JSON-lines file, so an interrupted chapter resumes where it stopped.
+# One call runs all eight methods seed by seed through the experiment engine
+# (`dof_helpers.engine`): first the grid that shares the seed's full-space trajectory (the
+# lottery subspaces, whose records carry the trajectory's singular values, and the four
+# pruning methods), then the random affine and burn-in subspaces. Every finished run is
+# appended to one JSON-lines file, so an interrupted chapter resumes where it stopped.
 
 # %%
-paths = pruning.records_paths(repo_root() / records_dir / "06_lottery", tag)
+path = ch06.records_path(repo_root() / records_dir / "06_lottery", tag)
 t0 = time.perf_counter()
-grid = pruning.run_taxonomy(random_cfg, lottery_cfg, pruning_cfg, paths, data=ds)
+grid = ch06.run_taxonomy(params, path, data=ds)
 print({k: len(v) for k, v in grid.items()}, f"in {time.perf_counter() - t0:.0f} s (including resumed runs)")
 print("statuses:", pd.Series([r["status"] for r in grid["subspaces"] + grid["pruning"]]).value_counts().to_dict())
 
 # %% [markdown]
 # The committed `cpu-large` grid (`presets/06_lottery/cpu-large.yaml`: 10,000 training
 # images, the whole test set, two epochs, three seeds) was run with the same code, outside
-# the notebook, by `python -m dof_helpers.pruning --preset cpu-large`; what it ran with, how
+# the notebook, by `python -m dof_helpers.chapters.lottery --preset cpu-large`; what it ran with, how
 # long it took and how much of it completed are in `results/06_lottery/cpu-large_settings.json`.
 # It is read back here so its figures are redrawn from its records, next to this run's.
 
 # %%
 grids = {f"this run ({tag})": grid}
-committed = pruning.records_paths(repo_root() / "results" / "06_lottery", "cpu-large")
-if show_committed and committed["pruning"].exists() and tag != "cpu-large":
-    grids["committed cpu-large"] = {k: load_records(p) for k, p in committed.items()}
+committed = ch06.records_path(repo_root() / "results" / "06_lottery", "cpu-large")
+if show_committed and committed.exists() and tag != "cpu-large":
+    grids["committed cpu-large"] = ch06.split_records(load_records(committed))
 for name, g in grids.items():
     print(f"{name}: {len(g['subspaces'])} subspace runs, {len(g['pruning'])} pruning runs, "
           f"{len(g['spectra'])} spectra")
@@ -214,9 +217,9 @@ def save(fig, stem):
 
 summary = {}
 for name, g in grids.items():
-    frame = pruning.taxonomy_frame(g["subspaces"], g["pruning"])
-    summary[name] = dict(frame=frame, raw=pruning.taxonomy_frame(g["subspaces"], g["pruning"], running_max_nested=False),
-                         full=pruning.full_model_accuracy(g["pruning"]), means=pruning.mean_curves(frame))
+    frame = taxonomy.taxonomy_frame(g["subspaces"], g["pruning"])
+    summary[name] = dict(frame=frame, raw=taxonomy.taxonomy_frame(g["subspaces"], g["pruning"], running_max_nested=False),
+                         full=taxonomy.unpruned_accuracy(g["pruning"]), means=taxonomy.mean_curves(frame))
     print(f"{name}: full model best train accuracy {summary[name]['full']:.3f}, "
           f"seeds {sorted(int(x) for x in frame['seed'].unique())}")
 
@@ -235,7 +238,7 @@ for name, g in grids.items():
     for col, key in enumerate(("raw", "frame")):
         f = summary[name][key]
         acc, styles = {}, {}
-        for (m, s), run in f[f["method"].isin(pruning.NESTED_METHODS)].groupby(["method", "seed"]):
+        for (m, s), run in f[f["method"].isin(NESTED_METHODS)].groupby(["method", "seed"]):
             label = f"{plotting.method_label(m, t)}, seed {s}"
             acc[label] = (run["d"].to_numpy(), run["best_train_acc"].to_numpy())
             styles[label] = {"color": plotting.method_color(m), "alpha": 0.8, "ls": ("-", "--", ":", "-.")[int(s) % 4]}
@@ -272,7 +275,7 @@ for name, g in grids.items():
 levels = np.round(np.arange(0.30, 0.951, 0.01), 2)
 d_star = {}
 for name, s in summary.items():
-    d_star[name], delta = pruning.threshold_table(s["frame"], levels)
+    d_star[name], delta = taxonomy.threshold_table(s["frame"], levels)
     print(f"{name}: delta = {delta:.2f}")
 fig, axes = plt.subplots(1, len(summary), figsize=(5.2 * len(summary), 3.8), squeeze=False)
 for ax, (name, tab) in zip(axes[0], d_star.items()):
@@ -307,12 +310,12 @@ plt.show()
 fig, axes = plt.subplots(1, len(summary), figsize=(6.5 * len(summary), 5.6), squeeze=False, sharey=True)
 for ax, (name, s) in zip(axes[0], summary.items()):
     curves, styles = {}, {}
-    for m in pruning.TABLE1_METHODS:
+    for m in TABLE1_METHODS:
         c = s["means"][s["means"]["method"] == m]
         if len(c):
             label = plotting.method_label(m, int(c["t"].iloc[0]))
             curves[label] = (c["compression"], c["mean"], c["std"])
-            styles[label] = {"color": plotting.method_color(m, t), "ls": "-" if m in pruning.TABLE1_METHODS[4:] else "--"}
+            styles[label] = {"color": plotting.method_color(m, t), "ls": "-" if m in TABLE1_METHODS[4:] else "--"}
     plotting.compression_curves(ax, curves, styles=styles, baseline=s["full"], chance=1 / ds.num_classes)
     ax.legend(ncol=2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax.set_title(name)
@@ -370,7 +373,7 @@ for name, s in summary.items():
 # %%
 fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 3.6), squeeze=False)
 for ax, (name, g) in zip(axes[0], grids.items()):
-    kf, layers = pruning.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(seeds))
+    kf, layers = taxonomy.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(seeds))
     plotting.layer_keep_curves(ax, kf, layers)
     ax.set_title(f"{name}: lottery ticket masks")
 save(fig, "layer_collapse")
@@ -378,10 +381,10 @@ plt.show()
 
 # %%
 for name, g in grids.items():
-    fc = pruning.first_collapse(g["pruning"])
+    fc = taxonomy.first_collapse(g["pruning"])
     print(f"{name}: lottery tickets first collapse at keep fraction {fc['keep_fraction']:g} "
           f"(D/d = {fc['compression']:.0f}), layers: {fc['layers']}")
-collapse = pruning.collapse_table(grids[big_name]["pruning"])
+collapse = taxonomy.collapse_table(grids[big_name]["pruning"])
 collapse.round({"compression": 1, "train_acc": 3})
 
 # %% [markdown]
@@ -420,7 +423,7 @@ def at(method, comp):
 
 
 close = big["full"] - 0.05
-d_close = {mm: first_d(mm, close) for mm in pruning.NESTED_METHODS}
+d_close = {mm: first_d(mm, close) for mm in NESTED_METHODS}
 common_d = sorted(set(m[m["method"] == "random_affine"]["d"]) & set(m[m["method"] == "lottery_subspace"]["d"]))
 wins = [at("lottery_subspace", 20490 / d) > at("random_affine", 20490 / d) for d in common_d]
 ticket = m[m["method"] == "lottery_ticket"].sort_values("compression")
@@ -428,7 +431,7 @@ vs_sub = [(c, at("lottery_subspace", c), a) for c, a in zip(ticket["compression"
 vs_sub = [(c, s, a) for c, s, a in vs_sub if np.isfinite(s)]
 vs_rand = [(c, at("random_affine", c), a) for c, a in zip(ticket["compression"], ticket["mean"])]
 vs_rand = [(c, r, a) for c, r, a in vs_rand if np.isfinite(r)]
-fc = pruning.first_collapse(grids[name]["pruning"])
+fc = taxonomy.first_collapse(grids[name]["pruning"])
 tt = m[m["method"] == "lottery_ticket_t"].set_index("d")["mean"]
 t0_ = m[m["method"] == "lottery_ticket"].set_index("d")["mean"]
 alive = [d for d in t0_.index if t0_[d] > 0.2 and d < big["frame"]["D"].iloc[0]]
@@ -480,13 +483,13 @@ with pd.option_context("display.max_colwidth", None):
 # NBVAL_CHECK_OUTPUT
 this = summary[f"this run ({tag})"]
 recs = grid["subspaces"] + grid["pruning"]
-assert len(grid["subspaces"]) == len(random_cfg.runs()) + len(lottery_cfg.runs()), "subspace grid incomplete"
-assert len(grid["pruning"]) == len(pruning_cfg.runs()), "pruning grid incomplete"
+planned = ch06.chapter_grids(params)
+assert len(grid["subspaces"]) + len(grid["pruning"]) == sum(g.n_runs() for g in planned.values()), "grid incomplete"
 assert all(r["status"] == "ok" for r in recs), "a run diverged or failed"
-assert set(this["frame"]["method"]) == set(pruning.TABLE1_METHODS), "the taxonomy frame must hold all eight methods"
+assert set(this["frame"]["method"]) == set(TABLE1_METHODS), "the taxonomy frame must hold all eight methods"
 assert all(r["d"] == max(1, round(r["keep_fraction"] * r["D"])) for r in grid["pruning"]), "kept counts"
 assert all(np.all(np.diff(r["singular_values"]) <= 1e-6) for r in grid["spectra"]), "spectrum not descending"
-print("all eight methods recorded:", sorted(set(this["frame"]["method"])) == sorted(pruning.TABLE1_METHODS))
+print("all eight methods recorded:", sorted(set(this["frame"]["method"])) == sorted(TABLE1_METHODS))
 print("full model learns:", this["full"] > 0.5)
 
 # %%

@@ -263,10 +263,23 @@ def test_bad_dataset_rejected():
         model_for("conv2", "imagenet")
 
 
-@pytest.mark.parametrize("bad", [(28, 28), (28, 0, 1), "28x28", (28.0, 28, 1)])
-def test_bad_image_shape_rejected(bad):
-    with pytest.raises(ValueError, match="image_shape="):
+@pytest.mark.parametrize("bad", [(), (28, 0, 1), "28x28", (28.0, 28, 1), 5])
+def test_bad_input_shape_rejected(bad):
+    with pytest.raises(ValueError, match="input_shape="):
         init_params(build_model("mlp"), KEY, bad)
+
+
+def test_any_input_shape_initialises_and_the_registry_takes_new_models():
+    from dof_helpers import models
+    assert count_params(init_params(build_model("mlp"), KEY, (20,))) == 20 * 200 + 200 + 200 * 200 + 200 + 2010
+    models.register_model("mlp_small", lambda num_classes, input_shape, **kw: models.MLP(num_classes, hidden=(7,)))
+    try:
+        net = build_model("mlp_small", 3)
+        assert count_params(init_params(net, KEY, (4,))) == 4 * 7 + 7 + 7 * 3 + 3
+        with pytest.raises(ValueError, match="already registered"):
+            models.register_model("mlp_small", lambda *a, **k: None)
+    finally:
+        models.MODEL_REGISTRY.pop("mlp_small")
 
 
 def test_constants():

@@ -1,4 +1,4 @@
-"""Chapter 05's logic (dof_helpers.phase): grids, P_s / d* tables, claims, burn-in centres."""
+"""Chapter 05's logic (dof_helpers.chapters.phase_*): grids, P_s / d* tables, claims, centres."""
 import math
 from types import SimpleNamespace
 
@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dof_helpers import phase, sweep, train
+from dof_helpers import engine, thresholds, train
+from dof_helpers.chapters import phase_claims as pc, phase_transition as ch05
+from dof_helpers.chapters.common import DataSpec
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -37,46 +39,61 @@ def graded_records(scale_by_curve, seeds=(0, 1, 2), d_values=(1, 2, 4, 8, 16, 32
 
 
 # ----------------------------------------------------------------------------- configuration
+def _phase(**grid):
+    p = ch05.chapter_parameters(ch05.CHAPTER)
+    p.update(grid)
+    return ch05.phase_from_parameters(p)
+
+
 def test_coarse_to_fine_visits_every_d_once_and_spans_the_range_first():
-    for grid in ([1], [1, 2], [1, 2, 4], list(2 ** np.arange(13)), [3, 5, 9, 17]):
-        passes = phase.coarse_to_fine(grid)
-        flat = [d for p in passes for d in p]
-        assert sorted(flat) == sorted(grid) and len(flat) == len(set(flat))
-        assert min(grid) in passes[0] and max(grid) in passes[0]
+    ds = tiny_data()
+    ctx = engine.make_context(Tiny(), ds)
+    for grid in ([1], [1, 2], [1, 2, 4], [2 ** k for k in range(13)], [3, 5, 9, 17]):
+        cfg = engine.SweepConfig(d_values=tuple(grid), seeds=(0, 1))
+        order = [r["d"] for r in engine.plan_runs(cfg, ctx, order="coarse_to_fine")]
+        firsts = list(dict.fromkeys(order))
+        assert sorted(firsts) == sorted(grid) and len(order) == 2 * len(grid)
+        assert set(firsts[:2]) == {min(grid), max(grid)} or len(grid) <= 2 or firsts[0] == min(grid)
+        assert max(grid) in firsts[:len(grid[::2]) + 1]
 
 
-@pytest.mark.parametrize("n", [2, 3, 5, 10])
-def test_all_but_one_delta_needs_exactly_n_minus_1_successes(n):
-    delta = phase.all_but_one_delta(n)
+@pytest.mark.parametrize("n", [2, 3, 5, 9])
+def test_default_delta_needs_all_but_one_success_below_ten_runs(n):
+    delta = thresholds.default_delta(n)
     assert (n - 1) / n >= 1 - delta - 1e-12
     assert (n - 2) / n < 1 - delta
+    assert thresholds.default_delta(10) == 0.1 and thresholds.default_delta(1) == 0.5
 
 
-def test_config_rejects_bad_values_naming_the_parameter():
+def test_phase_rejects_bad_values_naming_the_parameter():
     with pytest.raises(ValueError, match="delta"):
-        phase.PhaseConfig(delta=1.0)
+        _phase(delta=1.0)
     with pytest.raises(ValueError, match="basis"):
-        phase.PhaseConfig(basis="sparse")
+        _phase(basis="sparse")
     with pytest.raises(ValueError, match="n_test"):
-        phase.PhaseConfig(n_test=0)
-    with pytest.raises(ValueError, match="d"):
-        phase.PhaseConfig(d_values=[0, 4])
+        _phase(n_test=0)
+    with pytest.raises(ValueError, match="d_values"):
+        _phase(d_values=[0, 4])
+    with pytest.raises(ValueError, match="seeds=.*repeated"):
+        _phase(seeds=[0, 0])
+    with pytest.raises(ValueError, match="preset='huge' is not valid for 05_phase_transition; accepted values:"):
+        ch05.preset_phase("huge")
 
 
-def test_config_runs_and_methods():
-    c = phase.PhaseConfig(d_values=[4, 2, 2], seeds=[0, 1], t_values=[4, 8])
-    assert c.d_values == (2, 4)
-    assert c.n_runs() == 2 * 2 * 3  # seeds x d x (random + 2 burn-in)
-    assert phase.PhaseConfig(t_values=[]).methods == ("random_affine",)
+def test_phase_grid_and_methods():
+    c = _phase(d_values=[4, 2], seeds=[0, 1], t_values=[4, 8])
+    assert c.config.n_runs() == 2 * 2 * 3  # seeds x d x (random + 2 burn-in)
+    assert _phase(t_values=[]).methods == ("random_affine",)
+    assert ch05.Phase.from_dict(c.as_dict()) == c
 
 
 # ----------------------------------------------------------------------------- tables
 def test_phase_tables_recover_known_thresholds_and_p_s_falls_with_level():
     truth = {("random_affine", 0): 64, ("burn_in", 4): 16, ("burn_in", 16): 2}
-    table, dstar = phase.phase_tables(synthetic_records(truth), delta=0.34, levels=[0.5, 0.9])
+    table, dstar = thresholds.curve_tables(synthetic_records(truth), delta=0.34, levels=[0.5, 0.9])
     for (m, t), d in truth.items():
-        assert phase.d_star_curve(dstar, m, t, [0.5, 0.9]).tolist() == [d, d]
-    assert math.isnan(phase.d_star_curve(dstar, "random_affine", 0, [0.95])[0])  # level not in the table
+        assert thresholds.d_star_curve(dstar, m, t, [0.5, 0.9]).tolist() == [d, d]
+    assert math.isnan(thresholds.d_star_curve(dstar, "random_affine", 0, [0.95])[0])  # level not in the table
     tab = table.sort_values(["method", "t", "d", "level"])
     assert (tab.groupby(["method", "t", "d"])["p_success"].diff().dropna() <= 0).all()
 
@@ -86,86 +103,88 @@ def test_diverged_runs_count_as_failures_and_delta_sets_how_many_must_succeed():
     for r in rows:  # seed 2 diverges at d = 8: only 2 of 3 succeed there
         if r["seed"] == 2 and r["d"] == 8:
             r["status"] = "diverged"
-    _, strict = phase.phase_tables(rows, delta=0.1, levels=[0.5])
-    _, lenient = phase.phase_tables(rows, delta=0.34, levels=[0.5])
+    _, strict = thresholds.curve_tables(rows, delta=0.1, levels=[0.5])
+    _, lenient = thresholds.curve_tables(rows, delta=0.34, levels=[0.5])
     assert strict["d_star"].iloc[0] == 16 and lenient["d_star"].iloc[0] == 8
 
 
 def test_local_dimension_is_D_minus_d_star():
     truth = {("random_affine", 0): 64, ("burn_in", 8): 4}
-    _, dstar = phase.phase_tables(synthetic_records(truth), delta=0.34, levels=[0.5])
-    local = phase.local_dimension_table(dstar, 1000, [0.5]).set_index("method")
+    _, dstar = thresholds.curve_tables(synthetic_records(truth), delta=0.34, levels=[0.5])
+    local = pc.local_dimension_table(dstar, 1000, [0.5]).set_index("method")
     assert local.loc["random_affine", "d_local = D - d*"] == 936
     assert local.loc["burn_in", "d_local / D"] == pytest.approx(0.996)
 
 
 def test_transition_width_is_one_octave_for_a_step_and_absent_when_never_reached():
-    table, _ = phase.phase_tables(synthetic_records({("random_affine", 0): 32}), delta=0.34, levels=[0.5, 0.95])
-    w = phase.transition_widths(table)
+    table, _ = thresholds.curve_tables(synthetic_records({("random_affine", 0): 32}), delta=0.34, levels=[0.5, 0.95])
+    w = pc.transition_widths(table)
     assert w["octaves"].tolist() == [1.0] and w["d_high"].tolist() == [32.0]
 
 
 # ----------------------------------------------------------------------------- claims
 def test_claims_hold_when_burn_in_shifts_the_curve_and_fail_when_it_hurts():
     good = graded_records({("random_affine", 0): 0.0, ("burn_in", 4): 1.0, ("burn_in", 16): 2.0})
-    table, dstar = phase.phase_tables(good, delta=0.34)
-    c = phase.claims(table, dstar, above=0.3)
+    table, dstar = thresholds.curve_tables(good, delta=0.34)
+    c = pc.claims(table, dstar, above=0.3)
     assert c["holds_1"] and c["holds_2"] and c["holds_3"], c
     bad = graded_records({("random_affine", 0): 2.0, ("burn_in", 4): 1.0, ("burn_in", 16): 0.0})
-    table, dstar = phase.phase_tables(bad, delta=0.34)
-    c = phase.claims(table, dstar, above=0.3)
+    table, dstar = thresholds.curve_tables(bad, delta=0.34)
+    c = pc.claims(table, dstar, above=0.3)
     assert not c["holds_3"] and c["share_longest_beats_random"] == 0.0
 
 
 def test_claim_2_fails_when_d_star_barely_moves():
     rows = synthetic_records({("random_affine", 0): 16})  # one step: the same d* at every level
-    table, dstar = phase.phase_tables(rows, delta=0.34, levels=[0.3, 0.6, 0.9])
-    assert not phase.claims(table, dstar)["holds_2"]
+    table, dstar = thresholds.curve_tables(rows, delta=0.34, levels=[0.3, 0.6, 0.9])
+    assert not pc.claims(table, dstar)["holds_2"]
 
 
 # ----------------------------------------------------------------------------- burn-in centres
 from _tiny import Tiny, tiny_data  # noqa: E402
 
 
-def test_burn_in_points_are_the_sweeps_own_centres(tmp_path):
+def test_centres_are_the_seed_states_own_points(tmp_path):
+    from dof_helpers.engine.centres import run_centres
+    from dof_helpers.engine.state import SeedState
     data, model = tiny_data(), Tiny()
-    cfg = phase.PhaseConfig(d_values=[2], seeds=[1], t_values=[3], batch_size=32, n_train=256)
-    recs = phase.burn_in_points(cfg, tmp_path / "burn.jsonl", data=data, model=model)
-    state = sweep._SeedState(cfg.sweep_config(), model, data, 1)
+    cfg = engine.SweepConfig(methods=("burn_in",), d_values=(2,), seeds=(1,), t_values=(3,), batch_size=32)
+    recs = run_centres(cfg, model, data, tmp_path / "centres.jsonl")
+    state = SeedState(engine.make_context(model, data), cfg, 1, [{"method": "burn_in", "t": 3, "seed": 1}])
     for r in recs:
-        _, acc = train.evaluate(model, state.w_t(r["t"]), data.x_train, data.y_train)
+        _, acc = train.evaluate(model, state.point(r["t"]), data.x_train, data.y_train)
         assert r["train_acc"] == pytest.approx(acc, abs=1e-6), r["t"]
-    again = phase.burn_in_points(cfg, tmp_path / "burn.jsonl", data=data, model=model)  # cached, not appended
+    again = run_centres(cfg, model, data, tmp_path / "centres.jsonl")  # cached, not appended
     assert len(again) == len(recs) == 2
 
 
 def test_load_results_names_the_command_when_missing(tmp_path):
-    with pytest.raises(FileNotFoundError, match="dof_helpers.phase run"):
-        phase.load_results(tmp_path)
+    with pytest.raises(FileNotFoundError, match="dof_helpers.chapters.phase_transition run"):
+        ch05.load_results(tmp_path)
 
 
 def test_complete_cells_drops_d_with_missing_seeds():
-    cfg = phase.PhaseConfig(d_values=[2, 4, 8], seeds=[0, 1], t_values=[4])
-    runs = cfg.sweep_config().runs()
-    recs = [dict(r, status="ok", best_train_acc=0.5) for r in runs
+    c = _phase(d_values=[2, 4, 8], seeds=[0, 1], t_values=[4])
+    ctx = engine.make_context(Tiny(), tiny_data())
+    recs = [dict(r, status="ok", best_train_acc=0.5) for r in engine.plan_runs(c.config, ctx)
             if not (r["d"] == 4 and r["seed"] == 1 and r["method"] == "burn_in")]
-    kept, dropped = phase.complete_cells(cfg, recs)
+    kept, dropped = ch05.complete_cells(c, recs)
     assert dropped == [4] and {r["d"] for r in kept} == {2, 8} and len(kept) == 8
 
 
 def test_burn_in_ordering_has_its_columns_even_when_empty():
-    _, dstar = phase.phase_tables(synthetic_records({("random_affine", 0): 8, ("burn_in", 4): 2}), delta=0.34,
+    _, dstar = thresholds.curve_tables(synthetic_records({("random_affine", 0): 8, ("burn_in", 4): 2}), delta=0.34,
                                   levels=[0.5])
-    empty = phase.burn_in_ordering(dstar, [])
+    empty = pc.burn_in_ordering(dstar, [])
     assert len(empty) == 0 and {"ordered", "strict_random_vs_longest"} <= set(empty.columns)
-    full = phase.burn_in_ordering(dstar, [0.5])
+    full = pc.burn_in_ordering(dstar, [0.5])
     assert full["ordered"].tolist() == [True] and full["strict_random_vs_longest"].tolist() == [True]
 
 
 def test_claims_split_high_levels_into_mid_and_top():
     good = graded_records({("random_affine", 0): 0.0, ("burn_in", 4): 1.0, ("burn_in", 16): 2.0})
-    table, dstar = phase.phase_tables(good, delta=0.34)
-    c = phase.claims(table, dstar, above=0.3, top_margin=0.05)
+    table, dstar = thresholds.curve_tables(good, delta=0.34)
+    c = pc.claims(table, dstar, above=0.3, top_margin=0.05)
     assert sorted(c["levels_mid"] + c["levels_top"]) == c["high_levels"]
     assert all(lv >= c["top_common_level"] - 0.05 - 1e-9 for lv in c["levels_top"])
     assert c["share_beats_mid"] == 1.0

@@ -1,4 +1,4 @@
-"""Pruning masks, masked training, layer collapse, and the resumable pruning sweep."""
+"""Pruning masks, masked training, layer collapse, and the pruning methods of the engine."""
 from types import SimpleNamespace
 
 import flax.linen as nn
@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from dof_helpers import optim, pruning, records, sweep
+from dof_helpers import engine, optim, pruning, taxonomy
 from dof_helpers.train import train_full
 
 
@@ -96,81 +96,38 @@ def test_masked_optimizers_compare_equal_so_the_step_compiles_once():
     assert a != pruning.masked_optimizer(optim.momentum_sgd(0.01, 0.9), pruning.magnitude_mask(PARAMS, 0.5))
 
 
-CONFIG = pruning.PruningConfig(dataset="fashion_mnist", model="conv2", keep_fractions=(1.0, 0.1, 0.01),
-                               seeds=(0, 1), methods=pruning.PRUNING_METHODS, t_values=(3,), epochs=1,
-                               batch_size=32, pretrain_epochs=1)
+CONFIG = engine.SweepConfig(keep_fractions=(1.0, 0.1, 0.01), seeds=(0, 1), methods=engine.PRUNING_METHODS,
+                            t_values=(3,), epochs=1, batch_size=32, pretrain_epochs=1)
 
 
-def _strip(recs):
-    return sorted(({k: v for k, v in r.items() if k != "wall_time"} for r in recs), key=lambda r: r["key"])
-
-
-@pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    path = tmp_path_factory.mktemp("pruning") / "full.jsonl"
-    return path, pruning.run_pruning(CONFIG, path, progress=False, model=MODEL, data=DATA)
-
-
-def test_sweep_records_have_the_sweep_fields(uninterrupted):
-    _, recs = uninterrupted
-    assert len(recs) == len(CONFIG.runs()) == 2 * 4 * 3
-    for field in ("method", "dataset", "model", "D", "d", "t", "seed", "train_acc", "test_acc", "best_train_acc",
-                  "best_test_loss", "wall_time", "status", "key", "keep_fraction", "collapsed_layers", "basis"):
-        assert field in recs[0], field
-    assert {r["D"] for r in recs} == {D}
-    assert {r["d"] for r in recs} == {D, round(0.1 * D), round(0.01 * D)}
-    assert {(r["method"], r["t"]) for r in recs} == {("lottery_ticket", 0), ("lottery_ticket_t", 3),
-                                                     ("random_pruning", 0), ("random_pruning_t", 3)}
-    full = [r for r in recs if r["keep_fraction"] == 1.0 and r["t"] == 0]
-    assert all(r["best_train_acc"] > 0.3 for r in full), "the unpruned network should learn the tiny task"
-
-
-def test_rewind_points_are_the_sweeps(uninterrupted):
-    """w_0 and w_t are the sweep's: same seed keys, same trajectory as burn_in."""
+def test_rewind_points_are_the_trajectory_points_and_tickets_start_at_w_t_times_mask():
+    """w_0 and w_t are the seed state's: same seed keys, the same walk as a burn-in."""
+    from dof_helpers.engine.state import SeedState
     from dof_helpers.train import burn_in, init_model_params
-    state = pruning._SeedState(CONFIG, MODEL, DATA, 0)
-    k_init, k_traj = sweep.seed_keys(0)
+    ctx = engine.make_context(MODEL, DATA)
+    runs = [{"method": "lottery_ticket", "keep_fraction": 0.1, "t": 0, "seed": 0},
+            {"method": "lottery_ticket_t", "keep_fraction": 0.1, "t": 3, "seed": 0}]
+    state = SeedState(ctx, CONFIG, 0, runs)
+    k_init, k_traj = engine.seed_keys(0)
     w0 = init_model_params(MODEL, k_init, DATA.x_train.shape[1:])
     for a, b in zip(_leaves(state.point(0)), _leaves(w0)):
         np.testing.assert_array_equal(a, b)
     wt = burn_in(MODEL, w0, DATA, key=k_traj, t=3, batch_size=32, optimizer=optim.momentum_sgd(0.05, 0.9))
     for a, b in zip(_leaves(state.point(3)), _leaves(wt)):
         np.testing.assert_array_equal(a, b)
-    # a ticket rewound to init starts at w_0 * mask exactly
-    mask = state.mask("lottery_ticket", 0.1, 0)
+    mask = state.mask(runs[0])
     for s, w, m in zip(_leaves(pruning.apply_mask(state.point(0), mask)), _leaves(w0), _leaves(mask)):
         np.testing.assert_array_equal(s, w * m)
 
 
-def test_resume_gives_identical_records(uninterrupted, tmp_path):
-    _, full = uninterrupted
-    path = tmp_path / "resumed.jsonl"
-    first = pruning.run_pruning(CONFIG, path, progress=False, model=MODEL, data=DATA, max_runs=7)
-    assert len(first) == 7
-    rest = pruning.run_pruning(CONFIG, path, progress=False, model=MODEL, data=DATA)
-    assert len(rest) == len(full)
-    assert _strip(rest) == _strip(full)
-    again = pruning.run_pruning(CONFIG, path, progress=False, model=MODEL, data=DATA)
-    assert len(records.load_records(path)) == len(full) and _strip(again) == _strip(full)
-
-
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(keep_fractions=(0.5, 0.0)), "keep_fraction"),
-    (dict(keep_fractions=(1.5,)), "keep_fraction"),
-    (dict(keep_fractions=()), "keep_fractions"),
-    (dict(methods=("lottery_tickets",)), "method"),
-    (dict(methods=("lottery_ticket_t",)), "t_values"),
-    (dict(scope="per-layer"), "scope"),
-    (dict(pretrain_epochs=0), "pretrain_epochs"),
-])
-def test_bad_config_rejected_with_names(kwargs, name):
-    base = dict(dataset="fashion_mnist", model="conv2")
-    with pytest.raises(ValueError, match=name) as err:
-        pruning.PruningConfig(**{**base, **kwargs})
-    if name == "method":
-        assert "lottery_ticket" in str(err.value) and "random_pruning_t" in str(err.value)
-    if name == "scope":
-        assert "'global'" in str(err.value) and "'layerwise'" in str(err.value)
+def test_taxonomy_frame_and_threshold_table(tmp_path):
+    recs = engine.run_sweep(CONFIG, MODEL, DATA, tmp_path / "r.jsonl", progress=False)
+    frame = taxonomy.taxonomy_frame([], recs, t=3)
+    assert set(frame["method"]) == set(engine.PRUNING_METHODS)
+    assert np.allclose(frame["compression"], frame["D"] / frame["d"])
+    assert {r["d"] for r in recs} == {D, round(0.1 * D), round(0.01 * D)}
+    table, delta = taxonomy.threshold_table(frame, [0.1, 0.2])
+    assert delta == pytest.approx(0.501) and table.shape[0] == 2  # all but one of the 2 seeds
 
 
 def test_bad_mask_arguments_rejected():
@@ -180,33 +137,3 @@ def test_bad_mask_arguments_rejected():
         pruning.random_mask(jax.random.PRNGKey(0), PARAMS, 0.5, "local")
 
 
-def test_rewind_step_beyond_pretraining_rejected(tmp_path):
-    cfg = pruning.PruningConfig(dataset="fashion_mnist", model="conv2", keep_fractions=(0.5,),
-                                methods=("lottery_ticket_t",), t_values=(10_000,), epochs=1, batch_size=32)
-    with pytest.raises(ValueError, match="t_values"):
-        pruning.run_pruning(cfg, tmp_path / "x.jsonl", progress=False, model=MODEL, data=DATA)
-
-
-def test_taxonomy_frame_and_threshold_table(uninterrupted):
-    _, recs = uninterrupted
-    frame = pruning.taxonomy_frame([], recs, t=3)
-    assert set(frame["method"]) == set(pruning.PRUNING_METHODS)
-    assert np.allclose(frame["compression"], frame["D"] / frame["d"])
-    table, delta = pruning.threshold_table(frame, [0.1, 0.2])
-    assert delta == 0.5 and table.shape[0] == 2
-    assert pruning.paper_delta(10) == 0.1 and pruning.paper_delta(3) == pytest.approx(1 / 3)
-
-
-def test_chapter_presets_name_known_parameters_only():
-    from dof_helpers import runner
-    from dof_helpers.paths import repo_root
-    defaults = pruning.chapter_parameters()
-    for path in sorted((repo_root() / "presets" / "06_lottery").glob("*.yaml")):
-        lines = path.read_text().splitlines()
-        assert lines[0].startswith("# "), f"{path.name}: first line must say hardware and time"
-        preset = runner.load_preset(path)
-        assert set(preset) <= set(defaults), f"{path.name}: unknown {set(preset) - set(defaults)}"
-        assert all(preset[k] != defaults[k] for k in preset), f"{path.name} repeats a default"
-        params = {**defaults, **preset}
-        cfgs = pruning.chapter_configs(**{k: params[k] for k in pruning.CHAPTER_CONFIG_KEYS})
-        assert {m for c in cfgs for m in c.methods} == set(pruning.TABLE1_METHODS)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
-from dof_helpers import lottery, optim, subspace, train
+from dof_helpers import batched, optim, subspace, train
 
 
 from _tiny import Tiny, tiny_data  # noqa: E402
@@ -90,21 +90,24 @@ def test_subspace_rejects_d_above_rank(setup):
 
 
 def test_lottery_subspace_is_orthonormal_nested_and_rewinds(setup):
+    from dof_helpers import data as data_mod, engine
+    from dof_helpers.engine.state import SeedState
     model, data, params = setup
-    lot = lottery.lottery_subspace(model, params, data, key=jax.random.PRNGKey(7), d_max=6, every=5,
-                                   batch_size=32, snapshot_steps=(0, 4))
-    Q = np.asarray(lot.Q)
+    ds = data_mod.from_arrays(data.x_train, data.y_train, data.x_test, data.y_test, name="tiny", num_classes=10)
+    cfg = engine.SweepConfig(methods=("lottery_subspace_t",), d_values=(6,), t_values=(4,), batch_size=32)
+    state = SeedState(engine.make_context(model, ds), cfg, 7, [{"method": "lottery_subspace_t", "t": 4, "seed": 7}])
+    Q, s = state.lottery()
+    Q = np.asarray(Q)
+    assert Q.shape[1] == 6
     np.testing.assert_allclose(Q.T @ Q, np.eye(6), atol=1e-4)
-    assert np.all(np.diff(np.asarray(lot.singular_values)) <= 1e-6)
-    np.testing.assert_array_equal(lot.basis(3).Q, Q[:, :3])
-    # the trajectory's w_4 is the burn-in point with the same key
-    w4 = train.burn_in(model, params, data, key=jax.random.PRNGKey(7), t=4, batch_size=32)
-    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), lot.snapshots[4], w4)
-    M, _ = lottery.trajectory_displacements(model, params, data, key=jax.random.PRNGKey(7), d_max=6,
-                                            batch_size=32)
-    assert M.shape == (Q.shape[0], 6)
-    with pytest.raises(ValueError, match="rank 6"):
-        lot.basis(7)
+    assert np.all(np.diff(np.asarray(s)) <= 1e-6)
+    centre, basis = state.centre_and_basis({"method": "lottery_subspace_t", "d": 3, "t": 4, "seed": 7})
+    np.testing.assert_array_equal(basis.Q, Q[:, :3])  # nested in d
+    # the trajectory's w_4 is the burn-in point of the seed's trajectory key
+    w4 = train.burn_in(model, state.w0, ds, key=engine.seed_keys(7)[1], t=4, batch_size=32)
+    jax.tree_util.tree_map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), centre, w4)
+    with pytest.raises(ValueError, match="beyond the lottery trajectory"):
+        state.centre_and_basis({"method": "lottery_subspace_t", "d": 7, "t": 4, "seed": 7})
 
 
 def _batched_setup(setup, kind, R=3, d=8):
@@ -119,9 +122,9 @@ def _batched_setup(setup, kind, R=3, d=8):
 @pytest.mark.parametrize("kind", ["dense", "fastfood"])
 def test_loop_and_vmap_give_the_same_numbers(setup, kind):
     model, data, centres, bases, keys = _batched_setup(setup, kind)
-    batched = train.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32,
-                                           eval_init=True)
-    for c, b, k, rb in zip(centres, bases, keys, batched):
+    together = batched.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32,
+                                              eval_init=True)
+    for c, b, k, rb in zip(centres, bases, keys, together):
         rl = train.train_subspace(model, c, b, data, key=k, d=8, epochs=2, batch_size=32, eval_init=True)
         for name in ("train_loss", "train_acc", "test_loss", "test_acc"):
             np.testing.assert_allclose(rb.metrics[name], rl.metrics[name], rtol=1e-4, atol=1e-5)
@@ -130,18 +133,18 @@ def test_loop_and_vmap_give_the_same_numbers(setup, kind):
 
 
 def test_pick_strategy():
-    assert train.pick_strategy("auto", backend="cpu") == "loop"
-    assert train.pick_strategy("auto", backend="gpu") == "vmap"
-    assert train.pick_strategy("vmap") == "vmap"
+    assert batched.pick_strategy("auto", backend="cpu") == "loop"
+    assert batched.pick_strategy("auto", backend="gpu") == "vmap"
+    assert batched.pick_strategy("vmap") == "vmap"
     with pytest.raises(ValueError, match="strategy="):
-        train.pick_strategy("pmap")
+        batched.pick_strategy("pmap")
 
 
 _SHARDED_SCRIPT = r"""
 import sys, json, jax, numpy as np
 sys.path.insert(0, {tests!r})
 from test_train import Tiny, tiny_data
-from dof_helpers import subspace, train
+from dof_helpers import batched, subspace, train
 assert len(jax.devices()) == 2, jax.devices()
 model, data = Tiny(), tiny_data()
 params = model.init(jax.random.PRNGKey(0), np.zeros((1, 6, 6, 1), np.float32))["params"]
@@ -150,8 +153,8 @@ R = 3
 centres = [jax.tree_util.tree_map(lambda p: p + 0.01 * r, params) for r in range(R)]
 bases = [subspace.make_basis("fastfood", jax.random.PRNGKey(10 + r), layout.D, 8) for r in range(R)]
 keys = [jax.random.PRNGKey(20 + r) for r in range(R)]
-out = train.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32)
-one = train.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32,
+out = batched.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32)
+one = batched.train_subspace_batched(model, centres, bases, data, keys=keys, d=8, epochs=2, batch_size=32,
                                    devices=jax.devices()[:1])
 print(json.dumps({{"sharded": [r.metrics["train_loss"] for r in out],
                   "single": [r.metrics["train_loss"] for r in one]}}))

@@ -148,6 +148,10 @@ class SweepConfig:
     def ts(self, method: str) -> tuple:
         return self.t_values if method in AT_STEP_T else (0,)
 
+    def n_runs(self) -> int:
+        """How many runs the grid has."""
+        return len(self.seeds) * sum(len(self.ts(m)) * len(self.sizes(m)) for m in self.methods)
+
     def replace(self, **changes) -> "SweepConfig":
         return dataclasses.replace(self, **changes)
 

@@ -1,0 +1,81 @@
+"""What every experiment chapter shares: its parameters, its data, its settings files."""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from ..validation import check_choice, check_int
+
+
+def chapter_parameters(chapter: str, preset: str | None = None) -> dict:
+    """A chapter's ``parameters`` cell (its defaults), then the preset's overrides.
+
+    ``chapter`` is a stem, a number prefix or a path (:func:`runner.resolve_chapter`);
+    an unknown preset raises ``ValueError`` listing the chapter's presets; a preset that
+    names a parameter the cell does not have raises ``ValueError`` naming it.
+    """
+    from ..paths import repo_root
+    from ..runner import load_preset, notebook_from_source, preset_path, resolve_chapter
+    source = resolve_chapter(chapter)
+    nb = notebook_from_source(source)
+    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if not cells:
+        raise ValueError(f"{source.name} has no cell tagged 'parameters'")
+    params = {t.id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body
+              if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    if preset:
+        overrides = load_preset(preset_path(source, preset, repo_root()))
+        unknown = sorted(set(overrides) - set(params))
+        if unknown:
+            raise ValueError(f"preset {preset!r} of {source.stem} sets {unknown}, which the chapter's parameters "
+                             f"cell does not have; accepted: {', '.join(sorted(params))}")
+        params.update(overrides)
+    return params
+
+
+@dataclasses.dataclass(frozen=True)
+class DataSpec:
+    """Which data a chapter trains on: a built-in dataset, its first ``n_train`` training
+    and first ``n_test`` test examples (None: all), normalised by :func:`data.load_dataset`."""
+    dataset: str = "fashion_mnist"
+    n_train: int | None = None
+    n_test: int | None = None
+
+    def __post_init__(self):
+        from ..data import DATASET_NAMES
+        check_choice("dataset", self.dataset, DATASET_NAMES)
+        for name in ("n_train", "n_test"):
+            if getattr(self, name) is not None:
+                check_int(name, getattr(self, name), min_value=1)
+
+    def load(self):
+        from ..data import load_dataset
+        ds = load_dataset(self.dataset, n_train=self.n_train)
+        return ds.subset(n_test=min(self.n_test, ds.n_test) if self.n_test else None)
+
+    def stem(self, model: str, pool: str) -> str:
+        """A file-name stem naming the data and the model (one records file per pair)."""
+        return f"{self.dataset}_{model}_{pool}_n{self.n_train or 'all'}_t{self.n_test or 'all'}"
+
+
+def host_description() -> str:
+    import jax
+    return (f"{platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, jax {jax.__version__} on "
+            f"{jax.default_backend()}, {len(jax.devices())} device(s)")
+
+
+def write_json(path, payload: dict) -> None:
+    """Write ``payload`` as indented JSON (sorted keys) atomically."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=str) + "\n")
+    tmp.replace(path)
+
+
+def utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

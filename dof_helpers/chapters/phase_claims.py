@@ -1,0 +1,175 @@
+"""Chapter 05's claims, measured: the transition's width, d* against accuracy, burn-in.
+
+The paper (Section 2, Figures 2-3 and 12) makes three claims about the phase transition;
+:func:`claims` measures each on one sweep's P_s and d* tables
+(:func:`thresholds.curve_tables`). :func:`local_dimension_table` reads the local angular
+dimension off d* (eq. 3.3); :func:`dimension_zero_table` is Figure 12's data.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..engine.methods import curve_label
+from ..thresholds import curves_of, d_star_curve
+from ..validation import check_int
+
+
+def local_dimension_table(dstar, D: int, levels: Sequence[float]):
+    """The theory's read-out (eq. 3.3): d_local = D - d*, and d_local / D, per curve and level.
+
+    d* from a sweep over a grid of d is an upper bound on the threshold up to the grid
+    spacing (the true threshold lies in (previous grid d, d*]), so D - d* is a lower
+    estimate of the local angular dimension of the accuracy super-level set about w_t.
+    """
+    import pandas as pd
+    D = check_int("D", D, min_value=1)
+    rows = []
+    for method, t in curves_of(dstar):
+        for lv, ds in zip(levels, d_star_curve(dstar, method, t, levels)):
+            rows.append({"curve": curve_label(method, t), "method": method, "t": int(t),
+                         "accuracy level": round(float(lv), 4), "d_star": ds,
+                         "d_local = D - d*": D - ds if math.isfinite(ds) else np.nan,
+                         "d_local / D": 1.0 - ds / D if math.isfinite(ds) else np.nan})
+    return pd.DataFrame(rows)
+
+
+def transition_widths(table, *, low: float = 0.1, high: float = 0.9):
+    """How many octaves of d it takes P_s to go from <= ``low`` to >= ``high``, per curve and level.
+
+    For each (method, t, level) whose P_s starts at or below ``low`` at the smallest d
+    and reaches ``high``: width = log2(first d with P_s >= high) - log2(last d before it with
+    P_s <= low). Rows with no such pair are left out (the transition is not inside the grid).
+    """
+    import pandas as pd
+    rows = []
+    for (method, t, level), g in table.groupby(["method", "t", "level"], sort=True):
+        g = g.sort_values("d")
+        d, p = g["d"].to_numpy(dtype=float), g["p_success"].to_numpy(dtype=float)
+        if p[0] > low:
+            continue
+        hit = np.flatnonzero(p >= high)
+        if hit.size == 0:
+            continue
+        j = int(hit[0])
+        before = np.flatnonzero(p[:j] <= low)
+        if before.size == 0:
+            continue
+        i = int(before[-1])
+        rows.append({"method": method, "t": int(t), "level": float(level), "d_low": d[i], "d_high": d[j],
+                     "octaves": float(np.log2(d[j] / d[i]))})
+    return pd.DataFrame(rows, columns=["method", "t", "level", "d_low", "d_high", "octaves"])
+
+
+def burn_in_ordering(dstar, levels: Sequence[float]):
+    """Per level: d* of every curve, and whether d* is non-increasing in t (random = t 0).
+
+    ``ordered``: d*(t) never rises with t among the curves that reach the level;
+    ``strict_random_vs_longest``: the longest burn-in needs a smaller d* than random affine.
+    Levels where a curve never reaches P_s >= 1 - delta are left out (NaN d*).
+    """
+    import pandas as pd
+    curves = curves_of(dstar)
+    rows = []
+    for lv in levels:
+        vals = [d_star_curve(dstar, m, t, [lv])[0] for m, t in curves]
+        if not all(math.isfinite(v) for v in vals):
+            continue
+        row = {"accuracy level": round(float(lv), 4)}
+        row.update({curve_label(m, t): v for (m, t), v in zip(curves, vals)})
+        row["ordered"] = bool(all(a >= b for a, b in zip(vals, vals[1:])))
+        row["strict_random_vs_longest"] = bool(vals[-1] < vals[0])
+        rows.append(row)
+    columns = (["accuracy level"] + [curve_label(m, t) for m, t in curves]
+               + ["ordered", "strict_random_vs_longest"])
+    return pd.DataFrame(rows, columns=columns)
+
+
+def claims(table, dstar, *, above: float | None = None, high_fraction: float = 0.9,
+           max_octaves: float = 2.0, min_ratio: float = 8.0, min_share: float = 0.75,
+           top_margin: float = 0.05):
+    """The paper's three claims about P_s and d*, measured on one sweep.
+
+    1. *narrow band*: the median (over curves and levels) number of octaves of d over
+       which P_s climbs from <= 0.1 to >= 0.9 (:func:`transition_widths`) is at most
+       ``max_octaves``;
+    2. *d* grows with accuracy*: d* never decreases as the level rises, and for every curve
+       d* at the highest level it reaches is at least ``min_ratio`` times its smallest d*;
+    3. *longer burn-in lowers d* at high accuracy*: at every "high" level -- reached (P_s >=
+       1 - delta) by every curve and above ``above`` (e.g. the accuracy of the longest
+       burn-in's centre, so that no curve starts inside the level set; default: the top
+       ``1 - high_fraction`` of the common levels) -- the longest burn-in needs a smaller d*
+       than random affine at a share >= ``min_share`` of them, and d* is non-increasing in t
+       at a share >= ``min_share`` of them. The shares are also reported separately for the
+       levels within ``top_margin`` of the highest common level (``*_top``) and below (``*_mid``).
+
+    Returns a dict of numbers and booleans (``holds_1``, ``holds_2``, ``holds_3``).
+    """
+    out = {}
+    widths = transition_widths(table)
+    out["median_octaves"] = float(widths["octaves"].median()) if len(widths) else float("nan")
+    out["max_octaves"] = float(widths["octaves"].max()) if len(widths) else float("nan")
+    out["n_transitions"] = int(len(widths))
+    out["holds_1"] = bool(len(widths) > 0 and out["median_octaves"] <= max_octaves)
+    ratios, monotone = {}, True
+    for method, t in curves_of(dstar):
+        sub = dstar[(dstar["method"] == method) & (dstar["t"] == t)].sort_values("level")
+        ds = sub["d_star"].to_numpy(dtype=float)
+        finite = ds[np.isfinite(ds)]
+        # NaN only at the top: once a level is out of reach, every higher level is too
+        monotone &= bool(np.all(np.diff(finite) >= 0)) and bool(np.all(np.isnan(ds[np.argmax(np.isnan(ds)):]))
+                                                               if np.isnan(ds).any() else True)
+        ratios[curve_label(method, t)] = float(finite.max() / finite.min()) if finite.size else float("nan")
+    out["d_star_range_ratio"] = ratios
+    out["d_star_monotone"] = bool(monotone)
+    out["holds_2"] = bool(monotone and ratios and all(r >= min_ratio for r in ratios.values()))
+    common = None
+    for method, t in curves_of(dstar):
+        sub = dstar[(dstar["method"] == method) & (dstar["t"] == t)]
+        reached = set(np.round(sub.loc[np.isfinite(sub["d_star"].astype(float)), "level"].astype(float), 6))
+        common = reached if common is None else common & reached
+    common = sorted(common or [])
+    out["top_common_level"] = float(common[-1]) if common else float("nan")
+    if above is None:
+        high = [lv for lv in common if lv >= high_fraction * common[-1]] if common else []
+    else:
+        high = [lv for lv in common if lv > above]
+    order = burn_in_ordering(dstar, high)
+    out["high_levels"] = [float(x) for x in high]
+    out["share_ordered"] = float(order["ordered"].mean()) if len(order) else float("nan")
+    out["share_longest_beats_random"] = (float(order["strict_random_vs_longest"].mean()) if len(order)
+                                         else float("nan"))
+    out["holds_3"] = bool(len(order) > 0 and out["share_longest_beats_random"] >= min_share
+                          and out["share_ordered"] >= min_share)
+    # the same, separately for the top levels (within top_margin of the highest common level)
+    # and the levels between the centre's accuracy and those
+    for part, mask in (("mid", order["accuracy level"] < out["top_common_level"] - top_margin + 1e-9),
+                       ("top", order["accuracy level"] >= out["top_common_level"] - top_margin + 1e-9)):
+        sub = order[mask]
+        out[f"levels_{part}"] = [float(x) for x in sub["accuracy level"]]
+        out[f"share_beats_{part}"] = float(sub["strict_random_vs_longest"].mean()) if len(sub) else float("nan")
+        out[f"share_ordered_{part}"] = float(sub["ordered"].mean()) if len(sub) else float("nan")
+    return out
+
+
+def dimension_zero_table(records, burn, metric: str = "train_acc", max_d: int = 128):
+    """Figure 12's data: mean (and std) over seeds of the best ``metric`` at each d <= ``max_d``,
+    with d = 0 the accuracy of the centre w_t itself (``burn``: :func:`engine.centres.run_centres`
+    records; t = 0 is the random affine centre w_0, t > 0 the burn-in point w_t)."""
+    import pandas as pd
+    from ..records import records_frame
+    f = records if isinstance(records, pd.DataFrame) else records_frame(records)
+    f = f[(f["d"] <= max_d)]
+    rows = []
+    for (method, t, d), g in f.groupby(["method", "t", "d"]):
+        v = g["best_" + metric].astype(float)
+        rows.append({"method": method, "t": int(t), "d": int(d), "mean": v.mean(), "std": v.std(ddof=0),
+                     "n": len(v)})
+    b = burn if isinstance(burn, pd.DataFrame) else pd.DataFrame(list(burn))
+    for t, g in b.groupby("t"):
+        v = g[metric].astype(float)
+        rows.append({"method": "random_affine" if t == 0 else "burn_in", "t": int(t), "d": 0, "mean": v.mean(),
+                     "std": v.std(ddof=0), "n": len(v)})
+    return pd.DataFrame(rows).sort_values(["method", "t", "d"]).reset_index(drop=True)

@@ -1,0 +1,90 @@
+"""Run keys that cannot go stale: the model and the data are part of every key."""
+import numpy as np
+import pytest
+
+from dof_helpers import data, engine, records
+
+from _tiny import TinyMLP, blobs
+
+CONFIG = engine.SweepConfig(methods=("random_affine",), d_values=(4, 8), seeds=(0, 1), epochs=1, batch_size=32)
+
+
+@pytest.fixture(scope="module")
+def ds():
+    return data.from_arrays(*blobs(), name="blobs")
+
+
+def test_sweeping_another_model_under_the_same_name_is_refused_not_reused(ds, tmp_path):
+    """The reported bug: width-100 records came back for a width-20 model."""
+    path = tmp_path / "r.jsonl"
+    wide = engine.run_sweep(CONFIG, TinyMLP(width=100), ds, path, progress=False)
+    assert {r["D"] for r in wide} == {20 * 100 + 100 + 100 * 3 + 3}
+    with pytest.raises(ValueError, match="model 'TinyMLP'.*different model under the same name"):
+        engine.run_sweep(CONFIG, TinyMLP(width=20), ds, path, progress=False)
+    narrow = engine.run_sweep(CONFIG, TinyMLP(width=20), ds, tmp_path / "other.jsonl", progress=False)
+    assert {r["D"] for r in narrow} == {20 * 20 + 20 + 20 * 3 + 3}
+    assert not {r["key"] for r in wide} & {r["key"] for r in narrow}
+
+
+def test_other_data_under_the_same_name_is_refused(ds, tmp_path):
+    path = tmp_path / "r.jsonl"
+    engine.run_sweep(CONFIG, TinyMLP(), ds, path, progress=False)
+    x, y, xt, yt = blobs(seed=1)
+    with pytest.raises(ValueError, match="dataset 'blobs'"):
+        engine.run_sweep(CONFIG, TinyMLP(), data.from_arrays(x, y, xt, yt, name="blobs"), path, progress=False)
+
+
+def test_keys_change_with_settings_epochs_and_data_subset_and_a_rerun_reuses_every_record(ds, tmp_path):
+    ctx = engine.make_context(TinyMLP(), ds)
+    keys = lambda cfg, c=ctx: [r["key"] for r in engine.plan_runs(cfg, c)]  # noqa: E731
+    base = keys(CONFIG)
+    assert len(set(base)) == len(base) == 4
+    for changed in (CONFIG.replace(lr=1e-2), CONFIG.replace(adam_variant="original"), CONFIG.replace(epochs=2),
+                    CONFIG.replace(basis="fastfood"), CONFIG.replace(batch_size=16)):
+        assert not set(keys(changed)) & set(base)
+    sub = engine.make_context(TinyMLP(), ds.subset(n_train=100))
+    assert not set(keys(CONFIG, sub)) & set(base)
+    # execution settings are not part of any key
+    assert keys(CONFIG.replace(strategy="vmap", eval_chunk=7, batch_runs=3)) == base
+    path = tmp_path / "r.jsonl"
+    first = engine.run_sweep(CONFIG, TinyMLP(), ds, path, progress=False)
+    n_lines = len(records.load_records(path))
+    again = engine.run_sweep(CONFIG, TinyMLP(), ds, path, progress=False)
+    assert len(records.load_records(path)) == n_lines == 4
+    assert [r["key"] for r in again] == [r["key"] for r in first]
+
+
+def test_model_fingerprint_sees_the_computation_not_only_the_shapes():
+    import flax.linen as nn
+
+    class A(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(3)(nn.relu(nn.Dense(8)(x)))
+
+    class B(nn.Module):  # same parameters, another activation
+        @nn.compact
+        def __call__(self, x):
+            return nn.Dense(3)(nn.tanh(nn.Dense(8)(x)))
+
+    fa, fb = engine.model_fingerprint(A(), (5,)), engine.model_fingerprint(B(), (5,))
+    assert fa != fb and fa == engine.model_fingerprint(A(), (5,))
+
+
+def test_lottery_keys_depend_on_the_trajectory_length_random_affine_keys_do_not(ds):
+    ctx = engine.make_context(TinyMLP(), ds)
+
+    def keys(d_values):
+        cfg = engine.SweepConfig(methods=("random_affine", "lottery_subspace"), d_values=d_values)
+        return {(r["method"], r["d"]): r["key"] for r in engine.plan_runs(cfg, ctx)}
+
+    small, large = keys((1, 2, 4)), keys((1, 2, 4, 8))
+    assert small[("random_affine", 2)] == large[("random_affine", 2)]
+    assert small[("lottery_subspace", 2)] != large[("lottery_subspace", 2)]
+
+
+def test_a_record_file_from_the_old_engine_without_fingerprints_is_refused(ds, tmp_path):
+    path = tmp_path / "old.jsonl"
+    records.append_record(path, {"key": "abc", "model": "TinyMLP", "dataset": "blobs", "best_train_acc": 0.9})
+    with pytest.raises(ValueError, match="fingerprint None"):
+        engine.run_sweep(CONFIG, TinyMLP(), ds, path, progress=False)
