@@ -13,8 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-from dof_helpers.validation import check_choice  # noqa: F401
-
 #: our name -> the TFDS dataset name
 TFDS_NAMES = {
     "mnist": "mnist",

@@ -25,7 +25,7 @@ import numpy as np
 import optax
 
 from .subspace import ParamLayout
-from .validation import check_choice, check_float, check_int
+from .validation import check_choice, check_float
 
 #: the keep fractions of the original lottery-ticket experiments (fraction of D kept)
 KEEP_FRACTIONS = (1, .5, .25, .1, .05, .025, .01, .005, .0025, .001, 5e-4, 2.5e-4, 1e-4)

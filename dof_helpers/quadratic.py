@@ -22,8 +22,6 @@ initialisation w_0 is a uniformly random direction scaled to length R.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from .geometry import local_angular_dimension_quadratic
@@ -249,62 +247,3 @@ def local_angular_dimensions(lams, w0s, epsilons, n_samples: int = 400, seed=0) 
             est = local_angular_dimension_quadratic(lams, w0, float(e), n_samples, rng)
             means[i, j], ses[i, j] = est.mean, est.stderr
     return means, ses
-
-
-@dataclass(frozen=True)
-class QuadraticWellConfig:
-    """Validated parameters of the quadratic-well chapter."""
-
-    D: int
-    lam_hi: float
-    lam_lo: float
-    R_values: tuple
-    eps_min: float
-    eps_max: float
-    n_eps: int
-    n_runs: int
-    delta: float
-    adam_runs: int
-    adam_steps: int
-    adam_lr: float
-    adam_n_d: int
-    n_width_samples: int
-    n_width_eps: int
-    n_width_inits: int
-    seed: int
-
-    @property
-    def epsilons(self) -> np.ndarray:
-        """Loss thresholds epsilon, log-spaced from ``eps_min`` to ``eps_max``."""
-        return np.geomspace(self.eps_min, self.eps_max, self.n_eps)
-
-
-def quadratic_well_config(*, D, lam_hi, lam_lo, R_values, eps_min, eps_max, n_eps, n_runs, delta,
-                          adam_runs, adam_steps, adam_lr, adam_n_d, n_width_samples, n_width_eps,
-                          n_width_inits, seed) -> QuadraticWellConfig:
-    """Check the chapter's parameters (ValueError naming the parameter) and freeze them."""
-    lam_hi_v = check_float("lam_hi", lam_hi, min_value=0.0, open_min=True)
-    R_vals = tuple(float(r) for r in R_values) if isinstance(R_values, (list, tuple)) else None
-    if not R_vals or any(r <= 0 for r in R_vals):
-        raise ValueError(f"R_values={R_values!r} is not valid; expected a non-empty list of positive distances")
-    eps_min_v = check_float("eps_min", eps_min, min_value=0.0, open_min=True)
-    n_runs_v = check_int("n_runs", n_runs, min_value=2)
-    return QuadraticWellConfig(
-        D=check_int("D", D, min_value=4, max_value=4000),
-        lam_hi=lam_hi_v,
-        lam_lo=check_float("lam_lo", lam_lo, min_value=0.0, max_value=lam_hi_v, open_min=True),
-        R_values=R_vals,
-        eps_min=eps_min_v,
-        eps_max=check_float("eps_max", eps_max, min_value=eps_min_v, open_min=True),
-        n_eps=check_int("n_eps", n_eps, min_value=2),
-        n_runs=n_runs_v,
-        delta=check_float("delta", delta, min_value=0.0, max_value=1.0, open_min=True, open_max=True),
-        adam_runs=check_int("adam_runs", adam_runs, min_value=1, max_value=n_runs_v),
-        adam_steps=check_int("adam_steps", adam_steps, min_value=1),
-        adam_lr=check_float("adam_lr", adam_lr, min_value=0.0, open_min=True),
-        adam_n_d=check_int("adam_n_d", adam_n_d, min_value=2),
-        n_width_samples=check_int("n_width_samples", n_width_samples, min_value=2),
-        n_width_eps=check_int("n_width_eps", n_width_eps, min_value=2),
-        n_width_inits=check_int("n_width_inits", n_width_inits, min_value=1, max_value=n_runs_v),
-        seed=check_int("seed", seed, min_value=0),
-    )

@@ -47,9 +47,11 @@ import numpy as np
 import pandas as pd
 
 from dof_helpers import geometry as geo
+from dof_helpers import escape as esc
+from dof_helpers.chapters import theory
 from dof_helpers import plotting
 
-cfg = geo.gaussian_width_config(D=D, n_samples=n_samples, radius=radius, ball_dims=ball_dims,
+cfg = theory.gaussian_width_config(D=D, n_samples=n_samples, radius=radius, ball_dims=ball_dims,
                                 power_exponents=power_exponents, cap_angles_deg=cap_angles_deg,
                                 n_points=n_points, seed=seed)
 plotting.use_house_style()
@@ -158,7 +160,7 @@ cfg
 # %%
 balls = []
 for i, d in enumerate(cfg.ball_dims):
-    U = geo.random_subspace(cfg.D, d, seed=cfg.seed + i)
+    U = esc.random_subspace(cfg.D, d, seed=cfg.seed + i)
     h = geo.support_ball(cfg.radius, U)
     sup = geo.gaussian_width(h, cfg.D, cfg.n_samples, seed=cfg.seed + 100 + i)
     half = geo.gaussian_width(h, cfg.D, cfg.n_samples, seed=cfg.seed + 200 + i, form="half_mean_width")
@@ -214,7 +216,7 @@ for j, (name, r) in enumerate(shapes):
 # %%
 sphere_sets = []
 for k in sorted({1, 2, cfg.D // 10, cfg.D // 2, cfg.D} - {0}):
-    est = geo.gaussian_width(geo.support_ball(1.0, geo.random_subspace(cfg.D, k, seed=cfg.seed + k)), cfg.D,
+    est = geo.gaussian_width(geo.support_ball(1.0, esc.random_subspace(cfg.D, k, seed=cfg.seed + k)), cfg.D,
                              cfg.n_samples, seed=cfg.seed + 400 + k)
     sphere_sets.append({"set": f"great subsphere, k = {k}", "w": est, "reference": "k", "ref": float(k)})
 est = geo.gaussian_width(geo.support_orthant_sphere, cfg.D, cfg.n_samples, seed=cfg.seed + 500)
@@ -224,7 +226,7 @@ sphere_sets.append({"set": "orthant ∩ sphere", "w": est, "reference": "δ = D/
 axis = np.eye(cfg.D)[0]
 for a in cfg.cap_angles_deg:
     est = geo.gaussian_width(geo.support_cap(axis, np.radians(a)), cfg.D, cfg.n_samples, seed=cfg.seed + 600 + int(a))
-    delta = geo.statistical_dimension("circular", cfg.D, angle=np.radians(a))
+    delta = esc.statistical_dimension("circular", cfg.D, angle=np.radians(a))
     sphere_sets.append({"set": f"cap, α = {a:g}°", "w": est, "reference": "δ(circular cone)", "ref": delta})
 for m in cfg.n_points:
     P = np.random.default_rng(cfg.seed + m).standard_normal((m, cfg.D))

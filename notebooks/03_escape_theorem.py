@@ -51,9 +51,11 @@ import numpy as np
 import pandas as pd
 
 from dof_helpers import geometry as geo
+from dof_helpers import escape as esc
+from dof_helpers.chapters import theory
 from dof_helpers import plotting
 
-cfg = geo.escape_config(D=D, n_trials=n_trials, cap_angle_deg=cap_angle_deg, n_caps=n_caps, D_orthant=D_orthant,
+cfg = theory.escape_config(D=D, n_trials=n_trials, cap_angle_deg=cap_angle_deg, n_caps=n_caps, D_orthant=D_orthant,
                         orthant_dims=orthant_dims, affine_n=affine_n, ball_radius=ball_radius, R_values=R_values,
                         n_width_samples=n_width_samples, seed=seed)
 assert n_lp_trials >= 10, f"n_lp_trials={n_lp_trials!r} is not valid; expected an integer >= 10"
@@ -147,9 +149,9 @@ alpha = np.radians(cfg.cap_angle_deg)
 axis = np.eye(cfg.D)[0]
 w_cap = geo.gaussian_width(geo.support_cap(axis, alpha), cfg.D, cfg.n_width_samples, seed=cfg.seed + 1)
 d_grid = np.arange(0, cfg.D + 1, 2)
-cap_exact = geo.cap_hit_probability(cfg.D, d_grid, alpha)
-cap_bound = geo.escape_bound(cfg.D, d_grid, max(w_cap.mean, 0.0))
-delta_cap = geo.statistical_dimension("circular", cfg.D, angle=alpha)
+cap_exact = esc.cap_hit_probability(cfg.D, d_grid, alpha)
+cap_bound = esc.escape_bound(cfg.D, d_grid, max(w_cap.mean, 0.0))
+delta_cap = esc.statistical_dimension("circular", cfg.D, angle=alpha)
 
 # %% [markdown]
 # ### A union of caps (not convex)
@@ -164,7 +166,7 @@ axes_u /= np.linalg.norm(axes_u, axis=1, keepdims=True)
 alpha_u = alpha / 2
 w_union = geo.gaussian_width(geo.support_union(*[geo.support_cap(a, alpha_u) for a in axes_u]), cfg.D,
                              cfg.n_width_samples, seed=cfg.seed + 3)
-union_bound = geo.escape_bound(cfg.D, d_grid, max(w_union.mean, 0.0))
+union_bound = esc.escape_bound(cfg.D, d_grid, max(w_union.mean, 0.0))
 
 # %% [markdown]
 # ### One batch of random subspaces, every set
@@ -182,9 +184,9 @@ for d in d_grid:
         for key in hits:
             hits[key].append(0.0)
         continue
-    Q = geo.random_subspace(cfg.D, int(d), n=cfg.n_trials, seed=cfg.seed + 10 + int(d))
-    hits["cap"].append(geo.subspace_hits_cap(Q, axis, alpha).mean())
-    hits["union"].append(np.any([geo.subspace_hits_cap(Q, a, alpha_u) for a in axes_u], axis=0).mean())
+    Q = esc.random_subspace(cfg.D, int(d), n=cfg.n_trials, seed=cfg.seed + 10 + int(d))
+    hits["cap"].append(esc.subspace_hits_cap(Q, axis, alpha).mean())
+    hits["union"].append(np.any([esc.subspace_hits_cap(Q, a, alpha_u) for a in axes_u], axis=0).mean())
     for R, c in centres.items():
         resid = c - np.einsum("nDk,nk->nD", Q, Q[:, 0, :] * R)  # Q^T c = R * (first row of Q)
         hits[R].append(np.mean(np.linalg.norm(resid, axis=1) <= cfg.ball_radius))
@@ -206,7 +208,7 @@ for d in range(0, cfg.D + 1, 5):
         x0, y0 = rng.standard_normal(cfg.D), rng.standard_normal(cfg.D)
         U = rng.standard_normal((cfg.D, d))
         V = rng.standard_normal((cfg.D, cfg.affine_n))
-        dist = geo.affine_subspace_distance(x0, U, y0, V)
+        dist = esc.affine_subspace_distance(x0, U, y0, V)
         dist2.append(dist ** 2)
         ratio.append(dist ** 2 / np.sum((y0 - x0) ** 2))
     aff_rows.append({"d": d, "meet fraction": np.mean(np.array(dist2) < 1e-16 * cfg.D),
@@ -224,10 +226,10 @@ aff = pd.DataFrame(aff_rows)
 
 # %%
 d_orth = np.arange(0, cfg.D_orthant + 1, 3)
-orth_sim = np.array([geo.subspace_hits_orthant(geo.random_subspace(cfg.D_orthant, int(d), n=n_lp_trials,
+orth_sim = np.array([esc.subspace_hits_orthant(esc.random_subspace(cfg.D_orthant, int(d), n=n_lp_trials,
                                                                    seed=cfg.seed + 30 + int(d))).mean()
                      if d > 0 else 0.0 for d in d_orth])
-orth_exact = geo.orthant_hit_probability(cfg.D_orthant, d_orth)
+orth_exact = esc.orthant_hit_probability(cfg.D_orthant, d_orth)
 
 # %% [markdown]
 # The width of the transition: for the orthant and for a cap (both exact), the distance
@@ -237,10 +239,10 @@ orth_exact = geo.orthant_hit_probability(cfg.D_orthant, d_orth)
 trans_rows = []
 for Dk in cfg.orthant_dims:
     dk = np.arange(0, Dk + 1)
-    for name, prob, centre in [("orthant", geo.orthant_hit_probability(Dk, dk), Dk / 2),
-                               (f"cap {cfg.cap_angle_deg:g}°", geo.cap_hit_probability(Dk, dk, alpha),
-                                Dk - geo.statistical_dimension("circular", Dk, angle=alpha))]:
-        d10, d50, d90 = (geo.empirical_threshold(dk, prob, q) for q in (0.1, 0.5, 0.9))
+    for name, prob, centre in [("orthant", esc.orthant_hit_probability(Dk, dk), Dk / 2),
+                               (f"cap {cfg.cap_angle_deg:g}°", esc.cap_hit_probability(Dk, dk, alpha),
+                                Dk - esc.statistical_dimension("circular", Dk, angle=alpha))]:
+        d10, d50, d90 = (esc.empirical_threshold(dk, prob, q) for q in (0.1, 0.5, 0.9))
         trans_rows.append({"cone": name, "D": Dk, "D - δ": centre, "d at 50%": d50,
                            "10-90% width": d90 - d10, "width / sqrt(D)": (d90 - d10) / np.sqrt(Dk)})
 trans = pd.DataFrame(trans_rows)
@@ -259,9 +261,9 @@ for i, R in enumerate(cfg.R_values):
     ball_curves[R] = hits[R]
     ball_rows.append({"R": R, "cap half-angle (deg)": np.degrees(a_R), "d_local = w^2": w_proj.mean ** 2,
                       "s.e.": 2 * w_proj.mean * w_proj.stderr,
-                      "δ(cap cone)": geo.statistical_dimension("circular", cfg.D, angle=a_R),
+                      "δ(cap cone)": esc.statistical_dimension("circular", cfg.D, angle=a_R),
                       "tip estimate Dρ²/(R²+ρ²)": cfg.D * cfg.ball_radius ** 2 / (R ** 2 + cfg.ball_radius ** 2),
-                      "d at 50% (simulated)": geo.empirical_threshold(d_grid, hits[R], 0.5)})
+                      "d at 50% (simulated)": esc.empirical_threshold(d_grid, hits[R], 0.5)})
 ball_df = pd.DataFrame(ball_rows)
 ball_df["D - d_local"] = cfg.D - ball_df["d_local = w^2"]
 
@@ -293,8 +295,8 @@ plt.show()
 
 # %%
 union_table = pd.DataFrame([{"D - w(union)^2": cfg.D - w_union.mean ** 2,
-                             "simulated d at 50%": geo.empirical_threshold(d_grid, union_sim, 0.5),
-                             "D - δ(one small cap)": cfg.D - geo.statistical_dimension("circular", cfg.D, angle=alpha_u)}])
+                             "simulated d at 50%": esc.empirical_threshold(d_grid, union_sim, 0.5),
+                             "D - δ(one small cap)": cfg.D - esc.statistical_dimension("circular", cfg.D, angle=alpha_u)}])
 union_table.round(1)
 
 # %%
@@ -350,7 +352,7 @@ trans.round(2)
 fig, ax = plt.subplots()
 for Dk in cfg.orthant_dims:
     dk = np.arange(0, Dk + 1)
-    ax.plot((dk - Dk / 2) / np.sqrt(Dk), geo.orthant_hit_probability(Dk, dk), label=f"orthant, D = {Dk}")
+    ax.plot((dk - Dk / 2) / np.sqrt(Dk), esc.orthant_hit_probability(Dk, dk), label=f"orthant, D = {Dk}")
 ax.set_xlim(-3, 3)
 ax.set_xlabel("$(d - (D - \\delta)) / \\sqrt{D}$ (dimensionless)")
 ax.set_ylabel("P(random subspace meets the orthant)")
@@ -394,7 +396,7 @@ se_bin = lambda p, n: np.sqrt(np.maximum(p * (1 - p), 1.0 / n) / n)  # noqa: E73
 assert np.all(np.abs(cap_sim - cap_exact) <= 4 * se_bin(cap_exact, cfg.n_trials)), "cap: simulation vs beta law"
 assert np.all(cap_sim <= cap_bound + 4 * se_bin(cap_bound, cfg.n_trials)), "cap: Gordon's bound violated"
 assert np.all(union_sim <= union_bound + 4 * se_bin(union_bound, cfg.n_trials)), "union: Gordon's bound violated"
-d50_cap = geo.empirical_threshold(d_grid, cap_exact, 0.5)
+d50_cap = esc.empirical_threshold(d_grid, cap_exact, 0.5)
 assert abs(d50_cap - (cfg.D - w_cap.mean ** 2)) <= np.sqrt(cfg.D), "cap: 50% point not within sqrt(D) of D - w^2"
 w2_cap, se2_cap = w_cap.mean ** 2, 2 * w_cap.mean * w_cap.stderr
 assert delta_cap - 1 - 4 * se2_cap <= w2_cap <= delta_cap + 4 * se2_cap, "cap: w^2 not within [δ - 1, δ]"
@@ -426,7 +428,7 @@ print("orthant width / sqrt(D) at the largest D:", round(float(trans[trans.cone 
 # NBVAL_CHECK_OUTPUT
 for row in ball_rows:
     R = row["R"]
-    exact = geo.cap_hit_probability(cfg.D, d_grid, np.arcsin(cfg.ball_radius / R))
+    exact = esc.cap_hit_probability(cfg.D, d_grid, np.arcsin(cfg.ball_radius / R))
     assert np.all(np.abs(ball_curves[R] - exact) <= 4 * se_bin(exact, cfg.n_trials)), f"R={R}: hits vs cap law"
     assert abs(row["d at 50% (simulated)"] - (cfg.D - row["d_local = w^2"])) <= np.sqrt(cfg.D), \
         f"R={R}: 50% point not within sqrt(D) of D - d_local"

@@ -57,8 +57,9 @@ import pandas as pd
 
 from dof_helpers import plotting
 from dof_helpers import quadratic as quad
+from dof_helpers.chapters import theory
 
-cfg = quad.quadratic_well_config(D=D, lam_hi=lam_hi, lam_lo=lam_lo, R_values=R_values, eps_min=eps_min,
+cfg = theory.quadratic_well_config(D=D, lam_hi=lam_hi, lam_lo=lam_lo, R_values=R_values, eps_min=eps_min,
                                  eps_max=eps_max, n_eps=n_eps, n_runs=n_runs, delta=delta, adam_runs=adam_runs,
                                  adam_steps=adam_steps, adam_lr=adam_lr, adam_n_d=adam_n_d,
                                  n_width_samples=n_width_samples, n_width_eps=n_width_eps,

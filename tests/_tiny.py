@@ -1,5 +1,4 @@
 """A tiny conv net, a tiny MLP and a tiny learnable dataset shared by the engine's tests."""
-from typing import Sequence
 
 import flax.linen as nn
 import numpy as np

@@ -1,5 +1,4 @@
 """Run keys that cannot go stale: the model and the data are part of every key."""
-import numpy as np
 import pytest
 
 from dof_helpers import data, engine, records

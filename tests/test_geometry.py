@@ -4,6 +4,8 @@ import pytest
 from scipy import optimize, special
 
 from dof_helpers import geometry as geo
+from dof_helpers import escape as esc
+from dof_helpers.chapters import theory
 
 
 def test_expected_gaussian_norm_exact_constant():
@@ -19,7 +21,7 @@ def test_expected_gaussian_norm_exact_constant():
 @pytest.mark.parametrize("d", [1, 4, 25])
 def test_ball_in_subspace_width_matches_gamma_formula(d):
     D, r = 60, 1.7
-    U = geo.random_subspace(D, d, seed=d)
+    U = esc.random_subspace(D, d, seed=d)
     est = geo.gaussian_width(geo.support_ball(r, U), D, 20000, seed=1)
     assert est.within(r * np.sqrt(2) * np.exp(special.gammaln((d + 1) / 2) - special.gammaln(d / 2)), 4.0)
     assert est.within(geo.ball_width(r, d), 4.0)
@@ -61,21 +63,21 @@ def test_needle_ellipsoid_breaks_printed_squared_lower_bound():
 
 
 def test_statistical_dimensions():
-    assert geo.statistical_dimension("orthant", 37) == 18.5
-    assert geo.statistical_dimension("subspace", 37, k=5) == 5
-    assert geo.statistical_dimension("lorentz", 37) == pytest.approx(18.5, rel=1e-8)
+    assert esc.statistical_dimension("orthant", 37) == 18.5
+    assert esc.statistical_dimension("subspace", 37, k=5) == 5
+    assert esc.statistical_dimension("lorentz", 37) == pytest.approx(18.5, rel=1e-8)
     # circular cone: quadrature against Monte Carlo and against the approximation
     D, a = 40, 0.5
-    exact = geo.statistical_dimension("circular", D, angle=a)
-    mc = geo.statistical_dimension_mc(lambda G: geo.project_circular(G, np.eye(D)[0], a), D, 40000, seed=0)
+    exact = esc.statistical_dimension("circular", D, angle=a)
+    mc = esc.statistical_dimension_mc(lambda G: esc.project_circular(G, np.eye(D)[0], a), D, 40000, seed=0)
     assert mc.within(exact, 4.0)
-    assert abs(exact - geo.circular_cone_approx(D, a)) < 0.1
-    mc_orth = geo.statistical_dimension_mc(geo.project_orthant, 50, 40000, seed=1)
+    assert abs(exact - esc.circular_cone_approx(D, a)) < 0.1
+    mc_orth = esc.statistical_dimension_mc(esc.project_orthant, 50, 40000, seed=1)
     assert mc_orth.within(25.0, 4.0)
 
 
 def test_random_subspace_is_orthonormal_and_uniform():
-    Q = geo.random_subspace(12, 4, n=3000, seed=0)
+    Q = esc.random_subspace(12, 4, n=3000, seed=0)
     assert np.allclose(np.swapaxes(Q, 1, 2) @ Q, np.eye(4), atol=1e-10)
     # ||Q^T e_1||^2 ~ Beta(d/2, (D-d)/2), mean d/D
     v = np.sum(Q[:, 0, :] ** 2, axis=1)
@@ -85,30 +87,30 @@ def test_random_subspace_is_orthonormal_and_uniform():
 def test_cap_hits_match_beta_law():
     D, a = 30, np.radians(50)
     for d in (5, 12, 20):
-        hits = geo.subspace_hits_cap(geo.random_subspace(D, d, n=4000, seed=d), np.eye(D)[0], a)
-        p = geo.cap_hit_probability(D, d, a)
+        hits = esc.subspace_hits_cap(esc.random_subspace(D, d, n=4000, seed=d), np.eye(D)[0], a)
+        p = esc.cap_hit_probability(D, d, a)
         assert abs(hits.mean() - p) <= 4 * np.sqrt(p * (1 - p) / hits.size) + 1e-3
 
 
 def test_orthant_hits_match_kinematic_formula():
     D = 16
-    assert geo.orthant_hit_probability(D, D) == pytest.approx(1.0)
-    assert geo.orthant_hit_probability(D, 0) == 0.0
-    assert geo.orthant_hit_probability(D, D // 2) == pytest.approx(0.5, abs=1e-12)  # self-dual cone
+    assert esc.orthant_hit_probability(D, D) == pytest.approx(1.0)
+    assert esc.orthant_hit_probability(D, 0) == 0.0
+    assert esc.orthant_hit_probability(D, D // 2) == pytest.approx(0.5, abs=1e-12)  # self-dual cone
     for d in (5, 8, 11):
-        hits = geo.subspace_hits_orthant(geo.random_subspace(D, d, n=300, seed=d))
-        p = geo.orthant_hit_probability(D, d)
+        hits = esc.subspace_hits_orthant(esc.random_subspace(D, d, n=300, seed=d))
+        p = esc.orthant_hit_probability(D, d)
         assert abs(hits.mean() - p) <= 4 * np.sqrt(p * (1 - p) / hits.size) + 1e-3
 
 
 def test_subspaces_and_affine_subspaces_meet_when_dimensions_add_up():
     D = 20
     for d, n in [(5, 10), (10, 10), (12, 9)]:
-        Q1 = geo.random_subspace(D, d, seed=1)
-        Q2 = geo.random_subspace(D, n, seed=2)
-        assert bool(geo.subspaces_intersect(Q1, Q2)) == (d + n > D)
+        Q1 = esc.random_subspace(D, d, seed=1)
+        Q2 = esc.random_subspace(D, n, seed=2)
+        assert bool(esc.subspaces_intersect(Q1, Q2)) == (d + n > D)
         rng = np.random.default_rng(3)
-        dist = geo.affine_subspace_distance(rng.standard_normal(D), Q1, rng.standard_normal(D), Q2)
+        dist = esc.affine_subspace_distance(rng.standard_normal(D), Q1, rng.standard_normal(D), Q2)
         assert (dist < 1e-8) == (d + n >= D)
 
 
@@ -116,9 +118,9 @@ def test_escape_bound_values():
     # hand-computed: D = 100, d = 20, w = 3: k = 80, k/sqrt(81) = 8.888..., gap 5.888...
     k = 80
     expected = 3.5 * np.exp(-(k / 9 - 3) ** 2 / 18)
-    assert geo.escape_bound(100, 20, 3.0) == pytest.approx(expected, rel=1e-12)
-    assert geo.escape_bound(100, 99, 3.0) == 1.0  # k / sqrt(k+1) < w: vacuous
-    b = geo.escape_bound(100, np.arange(0, 101), 3.0)
+    assert esc.escape_bound(100, 20, 3.0) == pytest.approx(expected, rel=1e-12)
+    assert esc.escape_bound(100, 99, 3.0) == 1.0  # k / sqrt(k+1) < w: vacuous
+    b = esc.escape_bound(100, np.arange(0, 101), 3.0)
     assert np.all(np.diff(b) >= -1e-15)
 
 
@@ -152,7 +154,7 @@ def test_local_angular_dimension_of_ball_is_circular_cone():
     D, R, eps = 40, 2.0, 0.5
     w0 = np.r_[R, np.zeros(D - 1)]
     est = geo.local_angular_dimension_quadratic(np.ones(D), w0, eps, 20000, seed=0)
-    exact = geo.statistical_dimension("circular", D, angle=np.arcsin(np.sqrt(2 * eps) / R))
+    exact = esc.statistical_dimension("circular", D, angle=np.arcsin(np.sqrt(2 * eps) / R))
     assert est.within(exact, 4.0)
     # inside the set the cone is everything
     assert geo.local_angular_dimension_quadratic(np.ones(D), 0.1 * w0, eps, 100).mean == pytest.approx(D, rel=0.5)
@@ -162,18 +164,18 @@ def test_bad_arguments_name_the_parameter():
     with pytest.raises(ValueError, match="form='max' is not valid; accepted values"):
         geo.gaussian_width(geo.support_ball(1.0), 3, 10, form="max")
     with pytest.raises(ValueError, match="kind='simplex' is not valid"):
-        geo.statistical_dimension("simplex", 10)
+        esc.statistical_dimension("simplex", 10)
     with pytest.raises(ValueError, match="d=11 is not valid"):
-        geo.random_subspace(10, 11)
+        esc.random_subspace(10, 11)
     with pytest.raises(ValueError, match="radii is not valid"):
         geo.support_ellipsoid([1.0, -1.0])
     with pytest.raises(ValueError, match="n_samples=1 is not valid"):
         geo.gaussian_width(geo.support_ball(1.0), 3, 1)
     with pytest.raises(ValueError, match="angle=None is not valid"):
-        geo.statistical_dimension("circular", 10)
+        esc.statistical_dimension("circular", 10)
     with pytest.raises(ValueError, match="R_values=.* is not valid"):
-        geo.escape_config(D=50, n_trials=100, cap_angle_deg=30.0, n_caps=3, D_orthant=20, orthant_dims=[10],
+        theory.escape_config(D=50, n_trials=100, cap_angle_deg=30.0, n_caps=3, D_orthant=20, orthant_dims=[10],
                           affine_n=10, ball_radius=1.0, R_values=[0.5, 2.0], n_width_samples=100, seed=0)
     with pytest.raises(ValueError, match=r"ball_dims\[1\]=0 is not valid"):
-        geo.gaussian_width_config(D=10, n_samples=100, radius=1.0, ball_dims=[1, 0], power_exponents=[0.0],
+        theory.gaussian_width_config(D=10, n_samples=100, radius=1.0, ball_dims=[1, 0], power_exponents=[0.0],
                                   cap_angles_deg=[10.0], n_points=[2], seed=0)

@@ -1,16 +1,10 @@
 """Chapter 05's logic (dof_helpers.chapters.phase_*): grids, P_s / d* tables, claims, centres."""
 import math
-from types import SimpleNamespace
 
-import flax.linen as nn
-import jax
-import numpy as np
-import pandas as pd
 import pytest
 
 from dof_helpers import engine, thresholds, train
 from dof_helpers.chapters import phase_claims as pc, phase_transition as ch05
-from dof_helpers.chapters.common import DataSpec
 
 
 # ----------------------------------------------------------------------------- helpers

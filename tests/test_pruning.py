@@ -1,9 +1,6 @@
 """Pruning masks, masked training, layer collapse, and the pruning methods of the engine."""
-from types import SimpleNamespace
 
-import flax.linen as nn
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from dof_helpers import quadratic as quad
+from dof_helpers.chapters import theory
 
 
 def test_spectra():
@@ -107,10 +108,10 @@ def test_bad_arguments_name_the_parameter():
     good = dict(D=50, lam_hi=1.0, lam_lo=0.01, R_values=[1.0], eps_min=0.01, eps_max=1.0, n_eps=5, n_runs=10,
                 delta=0.1, adam_runs=2, adam_steps=10, adam_lr=0.05, adam_n_d=2, n_width_samples=10, n_width_eps=2,
                 n_width_inits=3, seed=0)
-    quad.quadratic_well_config(**good)
+    theory.quadratic_well_config(**good)
     with pytest.raises(ValueError, match="R_values=.* is not valid"):
-        quad.quadratic_well_config(**{**good, "R_values": [1.0, -2.0]})
+        theory.quadratic_well_config(**{**good, "R_values": [1.0, -2.0]})
     with pytest.raises(ValueError, match="adam_runs=20 is not valid"):
-        quad.quadratic_well_config(**{**good, "adam_runs": 20})
+        theory.quadratic_well_config(**{**good, "adam_runs": 20})
     with pytest.raises(ValueError, match="eps_max=0.001 is not valid"):
-        quad.quadratic_well_config(**{**good, "eps_max": 0.001})
+        theory.quadratic_well_config(**{**good, "eps_max": 0.001})

@@ -1,7 +1,5 @@
 """Training runs on a tiny model and random data (full space, burn-in, subspace, lottery)."""
-from types import SimpleNamespace
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np

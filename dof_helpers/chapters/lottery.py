@@ -20,7 +20,6 @@ from pathlib import Path
 
 from ..engine import SweepConfig, run_sweep
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
-from ..records import load_records
 from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
 
 CHAPTER = "06_lottery"

@@ -1,8 +1,6 @@
 """Chapter 05's figures (Figures 2, 3 and 12 of the paper), drawn from records alone."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from ..engine.methods import curve_label
