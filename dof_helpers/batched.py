@@ -93,71 +93,72 @@ def train_subspace_batched(model, centres, bases, data, *, keys, d: int, epochs:
         _resolve_d(b, d)
     opt = _resolve_opt(optimizer, optim.adam())
     layout = ParamLayout.of(centres[0])
-    devices = list(devices or jax.devices())
-    n_dev = len(devices)
+    st = _stacked_runs(layout, centres, bases, keys, d, data, list(devices or jax.devices()))
+    n = st["x_tr"].shape[0]
+    batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
+    ev = functools.partial(_batched_evaluate, model=model, layout=layout, chunk=eval_chunk, loss=loss)
+    step = functools.partial(_batched_step, model=model, opt=opt, layout=layout, loss=loss)
+    ms = [{k: [] for k in METRICS + ("epoch_train_loss_running",)} for _ in range(R)]
+    alive, steps, t0 = np.ones(R, bool), np.zeros(R, int), time.perf_counter()
+    thetas, opt_states, aux = st["thetas"], jax.vmap(opt.init)(st["thetas"]), st["aux"]
+    if eval_init:
+        evals = ev(thetas, aux, st["x_tr"], st["y_tr"]) + ev(thetas, aux, st["x_te"], st["y_te"])
+        for r in range(R):
+            ms[r].update({f"init_{k}": float(v[r]) for k, v in zip(METRICS, evals)})
+    for epoch in range(epochs):
+        if not alive.any():
+            break
+        idx_all = np.stack([epoch_indices(k, n, batch_size, epoch) for k in st["keys"]], axis=1)  # (nb, Rp, bs)
+        running = jnp.zeros((thetas.shape[0],))
+        for idx in idx_all:
+            idx = jnp.asarray(idx) if st["shard"] is None else jax.device_put(idx, st["shard"])
+            thetas, opt_states, value = step(thetas, opt_states, aux, st["x_tr"], st["y_tr"], idx)
+            running = running + value
+        evals = ev(thetas, aux, st["x_tr"], st["y_tr"]) + ev(thetas, aux, st["x_te"], st["y_te"])
+        _record_epoch(ms, alive, steps, np.asarray(running)[:R] / len(idx_all), evals, len(idx_all))
+    wall = (time.perf_counter() - t0) / R
+    return [_result(ms[r], alive[r], steps[r], wall, layout, d, st["aux"][0][r], bases[r], np.asarray(thetas)[r])
+            for r in range(R)]
+
+
+def _stacked_runs(layout, centres, bases, keys, d, data, devices) -> dict:
+    """The runs padded to a multiple of the device count, stacked on a run axis and, with
+    several devices, sharded over it (the data replicated)."""
+    R, n_dev = len(centres), len(devices)
     Rp = -(-R // n_dev) * n_dev
     pad = lambda xs: list(xs) + [xs[-1]] * (Rp - R)  # noqa: E731
     centres, bases, keys = pad(centres), pad(bases), pad(keys)
     w_ts = jnp.stack([layout.flatten(c) for c in centres])
     basis = jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *bases)
     thetas = jnp.zeros((Rp, d), jnp.float32)
-    x_tr, y_tr, x_te, y_te = _device_data(data)
-    shard = None
+    splits, shard = _device_data(data), None
     if n_dev > 1:
         shard, repl = run_sharding(devices)
         w_ts, basis, thetas = jax.device_put((w_ts, basis, thetas), shard)
-        x_tr, y_tr, x_te, y_te = jax.device_put((x_tr, y_tr, x_te, y_te), repl)
-    aux = (w_ts, basis)
-    opt_states = jax.vmap(opt.init)(thetas)
-    n = x_tr.shape[0]
-    batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
-    ev = functools.partial(_batched_evaluate, model=model, layout=layout, chunk=eval_chunk, loss=loss)
-    ms = [{k: [] for k in METRICS + ("epoch_train_loss_running",)} for _ in range(R)]
-    alive = np.ones(R, bool)
-    steps = np.zeros(R, int)
-    t0 = time.perf_counter()
-    if eval_init:
-        trl, tra = ev(thetas, aux, x_tr, y_tr)
-        tel, tea = ev(thetas, aux, x_te, y_te)
-        for r in range(R):
-            ms[r].update(init_train_loss=float(trl[r]), init_train_acc=float(tra[r]),
-                         init_test_loss=float(tel[r]), init_test_acc=float(tea[r]))
-    for epoch in range(epochs):
-        if not alive.any():
-            break
-        idx_all = np.stack([epoch_indices(k, n, batch_size, epoch) for k in keys], axis=1)  # (nb, Rp, bs)
-        running = jnp.zeros((Rp,))
-        for idx in idx_all:
-            idx = jnp.asarray(idx) if shard is None else jax.device_put(idx, shard)
-            thetas, opt_states, value = _batched_step(thetas, opt_states, aux, x_tr, y_tr, idx,
-                                                      model=model, opt=opt, layout=layout, loss=loss)
-            running = running + value
-        running = np.asarray(running)[:R] / len(idx_all)
-        trl, tra = ev(thetas, aux, x_tr, y_tr)
-        tel, tea = ev(thetas, aux, x_te, y_te)
-        for r in np.flatnonzero(alive):
-            m = ms[r]
-            m["epoch_train_loss_running"].append(float(running[r]))
-            steps[r] += len(idx_all)
-            if not math.isfinite(running[r]):
-                alive[r] = False
-                continue
-            for k, v in zip(METRICS, (trl[r], tra[r], tel[r], tea[r])):
-                m[k].append(float(v))
-            if not (math.isfinite(trl[r]) and math.isfinite(tel[r])):
-                alive[r] = False
-    wall = (time.perf_counter() - t0) / R
-    thetas = np.asarray(thetas)
-    out = []
-    for r in range(R):
-        m = ms[r]
-        m["status"] = "ok" if alive[r] else "diverged"
-        m["steps"] = int(steps[r])
-        m["epochs_done"] = len(m["train_acc"])
-        m.update(best_metrics(m))
-        m["wall_time"] = wall
-        m["D"], m["d"] = layout.D, d
-        theta = jnp.asarray(thetas[r])
-        params = layout.unravel(w_ts[r] + project(bases[r], theta, layout.D))
-        out.append(TrainResult(m, params, theta))
-    return out
+        splits = jax.device_put(splits, repl)
+    x_tr, y_tr, x_te, y_te = splits
+    return dict(thetas=thetas, aux=(w_ts, basis), keys=keys, shard=shard, x_tr=x_tr, y_tr=y_tr, x_te=x_te, y_te=y_te)
+
+
+def _record_epoch(ms, alive, steps, running, evals, n_steps) -> None:
+    """Append one epoch's running loss and evaluations to every run still alive; a run
+    whose loss is not finite stops (alive False)."""
+    trl, tra, tel, tea = evals
+    for r in np.flatnonzero(alive):
+        ms[r]["epoch_train_loss_running"].append(float(running[r]))
+        steps[r] += n_steps
+        if not math.isfinite(running[r]):
+            alive[r] = False
+            continue
+        for k, v in zip(METRICS, (trl[r], tra[r], tel[r], tea[r])):
+            ms[r][k].append(float(v))
+        if not (math.isfinite(trl[r]) and math.isfinite(tel[r])):
+            alive[r] = False
+
+
+def _result(m, alive, steps, wall, layout, d, w_t, basis, theta) -> TrainResult:
+    m.update(status="ok" if alive else "diverged", steps=int(steps), epochs_done=len(m["train_acc"]),
+             **best_metrics(m))
+    m["wall_time"], m["D"], m["d"] = wall, layout.D, d
+    theta = jnp.asarray(theta)
+    return TrainResult(m, layout.unravel(w_t + project(basis, theta, layout.D)), theta)

@@ -236,42 +236,31 @@ def _resolve_opt(optimizer, default):
 # ----------------------------------------------------------------------------- the loop
 def _fit(z, aux, dev, *, model, opt, layout, mode, key, epochs, batch_size, eval_init, eval_chunk,
          max_steps=None, progress=False, desc="train", callback=None, loss="cross_entropy"):
-    """Shared epoch loop: returns (metrics dict, final z)."""
+    """Shared epoch loop: returns (metrics dict, final z).
+
+    Each epoch runs :func:`_epoch_steps`, then evaluates both splits; a non-finite loss
+    stops the run as "diverged" (its metrics so far are kept).
+    """
     x_tr, y_tr, x_te, y_te = dev
     n = x_tr.shape[0]
     batch_size = check_int("batch_size", batch_size, min_value=1, max_value=n)
     opt_state = opt.init(z)
     ev = functools.partial(_evaluate_z, model=model, layout=layout, mode=mode, chunk=eval_chunk, loss=loss)
-    m = {k: [] for k in METRICS}
-    m["epoch_train_loss_running"] = []
-    status, steps = "ok", 0
-    t0 = time.perf_counter()
+    step = functools.partial(_train_step, model=model, opt=opt, layout=layout, mode=mode, loss=loss)
+    m = {k: [] for k in METRICS + ("epoch_train_loss_running",)}
+    status, steps, t0 = "ok", 0, time.perf_counter()
     if eval_init:
         (m["init_train_loss"], m["init_train_acc"]) = ev(z, aux, x_tr, y_tr)
         (m["init_test_loss"], m["init_test_acc"]) = ev(z, aux, x_te, y_te)
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=epochs * (n // batch_size), desc=desc, leave=False)
+    bar = _progress_bar(progress, epochs * (n // batch_size), desc)
     for epoch in range(epochs):
-        batches = epoch_indices(key, n, batch_size, epoch)
-        running = jnp.float32(0.0)
-        n_epoch_steps = 0
-        for idx in batches:
-            if max_steps is not None and steps >= max_steps:
-                break
-            z, opt_state, value = _train_step(z, opt_state, aux, x_tr, y_tr, idx,
-                                              model=model, opt=opt, layout=layout, mode=mode, loss=loss)
-            running = running + value
-            steps += 1
-            n_epoch_steps += 1
-            if bar is not None:
-                bar.update(1)
-            if steps % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(float(value)):
-                status = "diverged"
-                break
-        m["epoch_train_loss_running"].append(float(running) / max(1, n_epoch_steps))
-        if status == "diverged" or not math.isfinite(float(running)):
+        idx_batches = epoch_indices(key, n, batch_size, epoch)
+        room = None if max_steps is None else max_steps - steps
+        z, opt_state, running, done, ok = _epoch_steps(step, z, opt_state, aux, x_tr, y_tr, idx_batches, room, steps,
+                                                       bar)
+        steps += done
+        m["epoch_train_loss_running"].append(float(running) / max(1, done))
+        if not ok or not math.isfinite(float(running)):
             status = "diverged"
             break
         trl, tra = ev(z, aux, x_tr, y_tr)
@@ -287,12 +276,34 @@ def _fit(z, aux, dev, *, model, opt, layout, mode, key, epochs, batch_size, eval
             break
     if bar is not None:
         bar.close()
-    m["status"] = status
-    m["steps"] = steps
-    m["epochs_done"] = len(m["train_acc"])
-    m.update(best_metrics(m))
+    m.update(status=status, steps=steps, epochs_done=len(m["train_acc"]), **best_metrics(m))
     m["wall_time"] = time.perf_counter() - t0
     return m, z
+
+
+def _progress_bar(progress: bool, total: int, desc: str):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, leave=False)
+
+
+def _epoch_steps(step, z, opt_state, aux, x_tr, y_tr, idx_batches, room, steps_before, bar):
+    """One epoch of ``step`` over ``idx_batches`` (at most ``room`` steps if not None):
+    ``(z, opt_state, summed loss, steps done, finite)``; the loss is checked every
+    :data:`DIVERGENCE_CHECK_EVERY` steps (counted over the whole run)."""
+    running, done = jnp.float32(0.0), 0
+    for idx in idx_batches:
+        if room is not None and done >= room:
+            break
+        z, opt_state, value = step(z, opt_state, aux, x_tr, y_tr, idx)
+        running = running + value
+        done += 1
+        if bar is not None:
+            bar.update(1)
+        if (steps_before + done) % DIVERGENCE_CHECK_EVERY == 0 and not math.isfinite(float(value)):
+            return z, opt_state, running, done, False
+    return z, opt_state, running, done, True
 
 
 def best_metrics(m: dict) -> dict:
