@@ -10,7 +10,14 @@ Modules (import the one you need; nothing heavy is imported here):
 - ``subspace``   w(theta) = w_t + A theta with dense, Fastfood and orthonormal bases (eq. 2.2)
 - ``optim``      Adam (standard and the original code's variant), momentum SGD
 - ``train``      jitted steps, epochs, evaluation, batched runs
-- ``sweep``      resumable sweeps over (method, d, t, seed) writing tidy records
+- ``engine``     the experiment engine: any model, any data, the nine methods, resumable
+                 sweeps over (method, d, t, seed) with fingerprinted run keys, executors
+- ``batched``    many runs at once (vmap over runs, sharded over devices)
+- ``pruning``    masks and masked training (lottery tickets, random pruning)
+- ``taxonomy``   the eight methods of Table 1 side by side
+- ``escape``     cones, random subspaces, Gordon's escape theorem
+- ``baselines``  the full model at the better of two learning rates
+- ``chapters``   each chapter's parameters, grids, claims, figures and command line
 - ``thresholds`` success probability P_s (eq. 2.3), d* (Definition 2.1), d_int90
 - ``geometry``   Gaussian width, Gordon's escape theorem, local angular dimension
 - ``quadratic``  the quadratic-well experiments (Section 3.2)

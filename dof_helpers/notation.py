@@ -29,7 +29,10 @@ GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
     ("$\\mathbf{H}$, $\\lambda_i$", "H, lambda_i", "Hessian of the quadratic well and its eigenvalues", "Section 3.2"),
     ("$r_i$", "r_i", "radii of the ellipsoidal sublevel set, $r_i = \\sqrt{2\\epsilon/\\lambda_i}$", "Section 3.2"),
     ("$R$", "R", "distance from the initialisation to the minimum of the quadratic well", "Section 3.2"),
-    ("$\\mathbf{U}_d$", "Q", "top-$d$ left singular vectors of the training trajectory (lottery subspace; in code `LotterySubspace.Q[:, :d]`)", "Section 4"),
+    ("$\\mathbf{U}_d$", "Q", "top-$d$ left singular vectors of the training trajectory (lottery subspace; in code `SeedState.lottery()[0][:, :d]`)", "Section 4"),
+    ("$m \\in \\{0,1\\}^D$", "mask", "a pruning mask: the kept coordinates span an axis-aligned subspace of dimension $d = \\|m\\|_0$", "Table 1"),
+    ("$\\eta_{\\mathrm{full}}$", "full_lr", "momentum-SGD learning rate of every full-space phase: burn-in, lottery trajectory, ticket pretraining, full model", "App. A.4"),
+    ("run key", "key", "a hash of everything that determines a run's result: method, $d$, $t$, seed, settings, and the model's and data's fingerprints", "(this book)"),
     ("$D/d$", "compression", "compression ratio of a subspace or a pruned network", "Figure 6"),
     ("$d_{\\mathrm{int}90}$", "d_int90", "Li et al.'s intrinsic dimension: first $d$ reaching 90% of the full model's accuracy", "Li et al. 2018"),
 )
