@@ -12,6 +12,9 @@ DataFrame with one row per run) and return tidy DataFrames.
   P_s >= 1 - delta (Definition 2.1); NaN where no d reaches it.
 - :func:`d_int90` -- Li et al. (2018): the smallest d whose mean accuracy over runs
   reaches 90% of the full model's accuracy.
+- :func:`clopper_pearson` -- an exact binomial confidence interval for P_s (columns
+  ``p_low``, ``p_high`` of :func:`success_probability`); :func:`d_star_bootstrap` -- a
+  band for d* from resampling seeds.
 - :func:`curve_tables` -- both at once for every (method, t) curve of a sweep, on a grid of
   levels (:func:`accuracy_levels`) up to the best accuracy seen; :func:`default_delta` is
   the paper's tolerance for a number of runs; :func:`d_star_curve`, :func:`d_star_at` read
@@ -107,9 +110,11 @@ def success_probability(records, metric: str = "train_acc", levels: Iterable[flo
         ok = np.isfinite(vals)
         for level in levels:
             hit = ok & ((vals >= level) if is_acc else (vals <= level))
+            lo, hi = clopper_pearson(int(hit.sum()), int(vals.size))
             rows.append(dict(zip(keys + ["d"], gkey), level=float(level), n_runs=int(vals.size),
-                             n_success=int(hit.sum()), p_success=float(hit.mean()) if vals.size else np.nan))
-    cols = keys + ["level", "d", "n_runs", "n_success", "p_success"]
+                             n_success=int(hit.sum()), p_success=float(hit.mean()) if vals.size else np.nan,
+                             p_low=lo, p_high=hi))
+    cols = keys + ["level", "d", "n_runs", "n_success", "p_success", "p_low", "p_high"]
     return pd.DataFrame(rows, columns=cols).sort_values(keys + ["level", "d"]).reset_index(drop=True)
 
 
@@ -131,7 +136,8 @@ def threshold_dimension(table, delta: float = 0.1):
     """
     import pandas as pd
     delta = check_float("delta", delta, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
-    keys = [c for c in table.columns if c not in ("level", "d", "n_runs", "n_success", "p_success")]
+    keys = [c for c in table.columns if c not in ("level", "d", "n_runs", "n_success", "p_success", "p_low",
+                                                  "p_high")]
     rows = []
     for gkey, g in table.groupby(keys + ["level"], sort=True):
         gkey = gkey if isinstance(gkey, tuple) else (gkey,)
@@ -225,3 +231,69 @@ def d_star_at(dstar, levels: Sequence[float], label=None):
     label = label or curve_label
     out = {label(m, t): d_star_curve(dstar, m, t, levels) for m, t in curves_of(dstar)}
     return pd.DataFrame(out, index=pd.Index([round(float(x), 4) for x in levels], name="accuracy level"))
+
+
+# ----------------------------------------------------------------------------- uncertainty
+def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper-Pearson) two-sided interval for a success probability from k of n.
+
+    Lower bound ``Beta^-1(a/2; k, n-k+1)`` (0 when k = 0), upper ``Beta^-1(1-a/2; k+1, n-k)``
+    (1 when k = n), a = 1 - ``confidence``: it covers P_s with probability at least
+    ``confidence`` whatever P_s is, which matters with ten runs per cell.
+    """
+    from scipy.stats import beta
+    k, n = check_int("k", k, min_value=0), check_int("n", n, min_value=0)
+    if n == 0:
+        return float("nan"), float("nan")
+    if k > n:
+        raise ValueError(f"k={k} is not valid; at most n={n} successes")
+    a = 1.0 - check_float("confidence", confidence, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return lo, hi
+
+
+def d_star_bootstrap(records, metric: str = "train_acc", levels=None, *, delta: float, n_boot: int = 1000,
+                     seed: int = 0, band: float = 0.9, by: Sequence[str] = ("method", "t"),
+                     running_max: bool = False):
+    """d* (Definition 2.1) with a bootstrap band over seeds, per curve and level.
+
+    Each bootstrap replicate draws the curve's seeds with replacement (a seed keeps all its
+    d: its runs share w_0 and the trajectory) and recomputes P_s and d*. Columns: the ``by``
+    fields, ``level``, ``d_star`` (all seeds), ``d_low`` and ``d_high`` (the (1 - band)/2 and
+    (1 + band)/2 quantiles of the replicates; a replicate that never reaches P_s >= 1 - delta
+    counts as beyond the grid, +inf), ``p_unreached`` (share of such replicates).
+    Runs whose status is not "ok" fail; a curve needs every seed at every d.
+    """
+    import pandas as pd
+    frame = running_best(records, metric, by) if running_max else _frame(records)
+    col = _metric_column(frame, metric)
+    if "status" in frame.columns:
+        frame.loc[frame["status"] != "ok", col] = np.nan
+    delta = check_float("delta", delta, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    n_boot = check_int("n_boot", n_boot, min_value=1)
+    levels = np.asarray(list(levels) if levels is not None else np.round(np.arange(0.1, 1.0001, 0.01), 2), float)
+    is_acc = metric.endswith("acc")
+    rng = np.random.default_rng(check_int("seed", seed, min_value=0))
+    q = (1 - check_float("band", band, min_value=0.0, max_value=1.0, open_min=True, open_max=True)) / 2
+    rows, keys = [], _present(frame, by)
+    for gkey, g in (frame.groupby(keys, sort=True) if keys else [((), frame)]):
+        gkey = gkey if isinstance(gkey, tuple) else (gkey,)
+        V = g.pivot_table(index="seed", columns="d", values=col, aggfunc="first", dropna=False)
+        d_values, V = V.columns.to_numpy(dtype=float), V.to_numpy(dtype=float)
+        picks = rng.integers(0, V.shape[0], size=(n_boot, V.shape[0]))
+        for level in levels:
+            hit = np.nan_to_num((V >= level) if is_acc else (V <= level), nan=0.0).astype(float)
+            full = _first_d(hit.mean(axis=0)[None, :], d_values, delta)[0]
+            boot = _first_d(hit[picks].mean(axis=1), d_values, delta)
+            rows.append(dict(zip(keys, gkey), level=float(level), d_star=full if np.isfinite(full) else np.nan,
+                             d_low=float(np.quantile(boot, q)), d_high=float(np.quantile(boot, 1 - q)),
+                             p_unreached=float(np.mean(~np.isfinite(boot)))))
+    return pd.DataFrame(rows, columns=keys + ["level", "d_star", "d_low", "d_high", "p_unreached"])
+
+
+def _first_d(P: np.ndarray, d_values: np.ndarray, delta: float) -> np.ndarray:
+    """Per row of P (replicates x d), the smallest d with P >= 1 - delta (+inf if none)."""
+    ok = P >= 1.0 - delta - 1e-12
+    first = np.where(ok.any(axis=1), d_values[np.argmax(ok, axis=1)], np.inf)
+    return first

@@ -68,3 +68,30 @@ def test_validation_errors():
     with pytest.raises(ValueError, match="metric"):
         th.d_int90(_records(), 0.9, metric="train_loss")
     assert isinstance(th.success_probability(pd.DataFrame(_records()), "train_acc", levels=[0.5]), pd.DataFrame)
+
+
+def test_clopper_pearson_known_values_and_edges():
+    lo, hi = th.clopper_pearson(9, 10)
+    assert lo == pytest.approx(0.5550, abs=1e-4) and hi == pytest.approx(0.9975, abs=1e-4)
+    assert th.clopper_pearson(0, 10)[0] == 0.0 and th.clopper_pearson(10, 10)[1] == 1.0
+    assert th.clopper_pearson(0, 10)[1] == pytest.approx(1 - 0.025 ** 0.1, abs=1e-9)  # (a/2)^(1/n) rule
+    with pytest.raises(ValueError, match="k=11"):
+        th.clopper_pearson(11, 10)
+    table = th.success_probability(_records(), "train_acc", levels=[0.5])
+    assert (table["p_low"] <= table["p_success"]).all() and (table["p_success"] <= table["p_high"]).all()
+
+
+def test_d_star_bootstrap_brackets_d_star_and_is_exact_without_spread():
+    import numpy as np
+    rows = [dict(method="random_affine", t=0, seed=s, d=d, status="ok",
+                 best_train_acc=0.9 if d >= (8 if s < 7 else 16) else 0.1)
+            for s in range(10) for d in (2, 4, 8, 16, 32)]
+    out = th.d_star_bootstrap(rows, "train_acc", [0.5], delta=0.1, n_boot=400, seed=1)
+    row = out.iloc[0]
+    assert row["d_star"] == 16 and row["d_low"] <= row["d_star"] <= row["d_high"]
+    assert row["d_low"] == 8  # replicates that miss the three late seeds reach 9/10 at d = 8
+    same = [dict(r, best_train_acc=0.9 if r["d"] >= 8 else 0.1) for r in rows]
+    tight = th.d_star_bootstrap(same, "train_acc", [0.5], delta=0.1, n_boot=50).iloc[0]
+    assert tight["d_low"] == tight["d_star"] == tight["d_high"] == 8
+    never = th.d_star_bootstrap(rows, "train_acc", [0.95], delta=0.1, n_boot=50).iloc[0]
+    assert np.isnan(never["d_star"]) and never["p_unreached"] == 1.0
