@@ -49,6 +49,7 @@ html: venv
 	mkdir -p book/_generated
 	$(PY) -m dof_helpers.runner status > book/_generated/status_table.md
 	$(PY) -m dof_helpers.notation > book/_generated/glossary.md
+	$(PY) -m dof_helpers.chapters.coverage > book/_generated/coverage.md
 	$(VENV)/bin/jupyter-book build . --warningiserror --keep-going
 	@echo "open _build/html/index.html"
 

@@ -99,3 +99,14 @@ def test_every_cited_key_is_in_the_bibliography():
     texts = [p.read_text() for p in list((ROOT / "book").glob("*.md")) + CHAPTERS]
     cited = {k.strip() for t in texts for group in re.findall(r"\{cite[pt]?\}`([^`]+)`", t) for k in group.split(",")}
     assert cited <= keys, f"missing bib entries: {cited - keys}"
+
+
+def test_coverage_table_names_existing_presets_and_every_paper_figure():
+    from dof_helpers.chapters import coverage
+    assert coverage.check_presets_exist() == []
+    items = " ".join(row[0] for row in coverage.COVERAGE)
+    for n in range(1, 14):
+        assert f"Figure {n}" in items or (n in (10, 11) and "Figures 10-11" in items), n
+    assert "Table 1" in items and "Table 2" in items
+    assert {row[2] for row in coverage.COVERAGE} <= {"yes", "partial", "no"}
+    assert coverage.coverage_markdown().count("\n") == len(coverage.COVERAGE) + 2

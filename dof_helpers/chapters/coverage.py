@@ -1,0 +1,89 @@
+"""The coverage table: every figure and table of the paper, and where (and how far) the book reproduces it.
+
+:data:`COVERAGE` lists each item with its status ("yes", "partial", "no"), the chapter,
+the presets that reproduce it and, for what is not reproduced here, why. The scale column
+is read from the presets themselves (dataset, training examples, epochs, seeds), so it
+cannot drift from what the commands run. ``python -m dof_helpers.chapters.coverage``
+prints the markdown table the book includes (``make html``).
+"""
+from __future__ import annotations
+
+from ..paths import repo_root
+
+# (paper item, what it shows, status, book chapter, presets "chapter:preset", why not / note)
+COVERAGE = (
+    ("Figure 1", "sketch of the three subspace methods", "no", "05_phase_transition", (),
+     "a schematic: the chapter describes the methods in words and equations instead"),
+    ("Figure 2", "P_s phase diagrams, Conv-2, random and burn-in, 4 datasets", "partial", "05_phase_transition",
+     ("05_phase_transition:cpu-large", "05_phase_transition:paper-conv2-fashion_mnist",
+      "05_phase_transition:paper-conv2-mnist", "05_phase_transition:paper-conv2-cifar10",
+      "05_phase_transition:paper-conv2-svhn"),
+     "Fashion-MNIST row on CPU; MNIST, CIFAR-10 and SVHN need TFDS (internet) and a GPU for the full grid"),
+    ("Figure 3", "d* against accuracy for every method", "partial", "05_phase_transition, 06_lottery",
+     ("05_phase_transition:cpu-large", "06_lottery:cpu-large", "06_lottery:paper"),
+     "Conv-2 on Fashion-MNIST only; Conv-3 and ResNet20 columns need a GPU"),
+    ("Figure 4", "Gaussian width; projection onto the sphere (sketches)", "yes", "02_gaussian_width, 03_escape_theorem",
+     (), "as computed figures: widths measured, projected sets drawn at several distances"),
+    ("Figure 5", "quadratic well: simulated P_s and d* against eq. 3.4", "yes", "04_quadratic_well",
+     ("04_quadratic_well:paper",), "the default is a smaller D; the paper preset uses the paper's sizes"),
+    ("Table 1", "taxonomy of pruning and subspace methods", "yes", "06_lottery", ("06_lottery:cpu-large",),
+     "all eight cells, four of which the paper left empty"),
+    ("Figure 6", "accuracy against compression D/d", "partial", "06_lottery", ("06_lottery:cpu-large",
+                                                                                "06_lottery:paper"),
+     "Conv-2 on Fashion-MNIST; the other datasets and models need TFDS and a GPU"),
+    ("Figure 7", "phase diagrams, Conv-3", "no", "05_phase_transition",
+     ("05_phase_transition:paper-conv3-fashion_mnist", "05_phase_transition:paper-conv3-mnist",
+      "05_phase_transition:paper-conv3-cifar10"), "a Conv-3 step is ~4x a Conv-2 step: GPU presets only"),
+    ("Figure 8", "phase diagrams, ResNet20", "no", "05_phase_transition",
+     ("05_phase_transition:paper-resnet20-fashion_mnist", "05_phase_transition:paper-resnet20-mnist",
+      "05_phase_transition:paper-resnet20-cifar10"), "ResNet20 sweeps take CPU weeks: GPU presets only"),
+    ("Figure 9", "linearised network: loss-landscape cuts and d*", "no", "-", (),
+     "planned chapter 07 (issue 'Chapter 07: linearised networks')"),
+    ("Figures 10-11", "lottery-subspace spectra and raw accuracies", "partial", "06_lottery",
+     ("06_lottery:cpu-large", "06_lottery:paper-cifar10"), "Fashion-MNIST; MNIST, CIFAR-10/100 need TFDS"),
+    ("Figure 12", "accuracy from d = 0 (the centre itself)", "yes", "05_phase_transition",
+     ("05_phase_transition:cpu-large",), "Fashion-MNIST"),
+    ("Table 2", "epochs per dataset and model", "yes", "01_baselines", ("01_baselines:paper",),
+     "the paper presets use these epochs"),
+    ("Figure 13", "projection of an ellipse's axes (sketch for Lemma B.1)", "partial", "02_gaussian_width", (),
+     "no sketch; the Lemma's bounds are computed and its constants re-derived"),
+)
+
+
+def preset_scale(spec: str) -> str:
+    """"dataset, n_train x epochs, seeds" of a preset ``chapter:preset``, read from its file
+    and the chapter's parameters cell."""
+    from .common import chapter_parameters
+    chapter, preset = spec.split(":")
+    p = chapter_parameters(chapter, preset)
+    n = p.get("n_train")
+    parts = [p.get("dataset", "synthetic"), f"{n:,} train" if n else ("all train" if "n_train" in p else None)]
+    if "epochs" in p:
+        parts.append(f"{p['epochs']} epochs")
+    if "seeds" in p:
+        parts.append(f"{len(p['seeds'])} seeds")
+    if "D" in p:
+        parts.append(f"D = {p['D']:,}")
+    return ", ".join(x for x in parts if x)
+
+
+def coverage_markdown() -> str:
+    """The coverage table as markdown."""
+    rows = ["| paper | what | reproduced | where | presets (scale) | note |", "|---|---|---|---|---|---|"]
+    for item, what, status, where, presets, note in COVERAGE:
+        scales = "; ".join(f"`{p.split(':')[1]}` ({preset_scale(p)})" for p in presets) or "-"
+        chapters = ", ".join(f"{{doc}}`../notebooks/{c.strip()}`" if c.strip() != "-" else "-"
+                             for c in where.split(","))
+        rows.append(f"| {item} | {what} | **{status}** | {chapters} | {scales} | {note} |")
+    return "\n".join(rows) + "\n"
+
+
+def check_presets_exist() -> list[str]:
+    """Presets named in :data:`COVERAGE` that have no file (should be empty)."""
+    root = repo_root()
+    return [p for *_, presets, _ in COVERAGE for p in presets
+            if not (root / "presets" / p.split(":")[0] / f"{p.split(':')[1]}.yaml").exists()]
+
+
+if __name__ == "__main__":
+    print(coverage_markdown(), end="")
