@@ -107,50 +107,62 @@ def claims(table, dstar, *, above: float | None = None, high_fraction: float = 0
 
     Returns a dict of numbers and booleans (``holds_1``, ``holds_2``, ``holds_3``).
     """
-    out = {}
+    out = _claim_narrow_band(table, max_octaves)
+    out.update(_claim_growth(dstar, min_ratio))
+    out.update(_claim_burn_in(dstar, above, high_fraction, min_share, top_margin))
+    return out
+
+
+def _claim_narrow_band(table, max_octaves: float) -> dict:
     widths = transition_widths(table)
-    out["median_octaves"] = float(widths["octaves"].median()) if len(widths) else float("nan")
-    out["max_octaves"] = float(widths["octaves"].max()) if len(widths) else float("nan")
-    out["n_transitions"] = int(len(widths))
-    out["holds_1"] = bool(len(widths) > 0 and out["median_octaves"] <= max_octaves)
+    med = float(widths["octaves"].median()) if len(widths) else float("nan")
+    return {"median_octaves": med, "max_octaves": float(widths["octaves"].max()) if len(widths) else float("nan"),
+            "n_transitions": int(len(widths)), "holds_1": bool(len(widths) > 0 and med <= max_octaves)}
+
+
+def _claim_growth(dstar, min_ratio: float) -> dict:
     ratios, monotone = {}, True
     for method, t in curves_of(dstar):
-        sub = dstar[(dstar["method"] == method) & (dstar["t"] == t)].sort_values("level")
-        ds = sub["d_star"].to_numpy(dtype=float)
+        ds = dstar[(dstar["method"] == method) & (dstar["t"] == t)].sort_values("level")["d_star"].to_numpy(float)
         finite = ds[np.isfinite(ds)]
         # NaN only at the top: once a level is out of reach, every higher level is too
         monotone &= bool(np.all(np.diff(finite) >= 0)) and bool(np.all(np.isnan(ds[np.argmax(np.isnan(ds)):]))
                                                                if np.isnan(ds).any() else True)
         ratios[curve_label(method, t)] = float(finite.max() / finite.min()) if finite.size else float("nan")
-    out["d_star_range_ratio"] = ratios
-    out["d_star_monotone"] = bool(monotone)
-    out["holds_2"] = bool(monotone and ratios and all(r >= min_ratio for r in ratios.values()))
+    return {"d_star_range_ratio": ratios, "d_star_monotone": bool(monotone),
+            "holds_2": bool(monotone and ratios and all(r >= min_ratio for r in ratios.values()))}
+
+
+def _common_levels(dstar) -> list:
+    """The levels every curve reaches (finite d*), ascending."""
     common = None
     for method, t in curves_of(dstar):
         sub = dstar[(dstar["method"] == method) & (dstar["t"] == t)]
         reached = set(np.round(sub.loc[np.isfinite(sub["d_star"].astype(float)), "level"].astype(float), 6))
         common = reached if common is None else common & reached
-    common = sorted(common or [])
-    out["top_common_level"] = float(common[-1]) if common else float("nan")
+    return sorted(common or [])
+
+
+def _claim_burn_in(dstar, above, high_fraction, min_share, top_margin) -> dict:
+    common = _common_levels(dstar)
+    out = {"top_common_level": float(common[-1]) if common else float("nan")}
     if above is None:
         high = [lv for lv in common if lv >= high_fraction * common[-1]] if common else []
     else:
         high = [lv for lv in common if lv > above]
     order = burn_in_ordering(dstar, high)
-    out["high_levels"] = [float(x) for x in high]
-    out["share_ordered"] = float(order["ordered"].mean()) if len(order) else float("nan")
-    out["share_longest_beats_random"] = (float(order["strict_random_vs_longest"].mean()) if len(order)
-                                         else float("nan"))
+    share = lambda col, sub: float(sub[col].mean()) if len(sub) else float("nan")  # noqa: E731
+    out.update(high_levels=[float(x) for x in high], share_ordered=share("ordered", order),
+               share_longest_beats_random=share("strict_random_vs_longest", order))
     out["holds_3"] = bool(len(order) > 0 and out["share_longest_beats_random"] >= min_share
                           and out["share_ordered"] >= min_share)
     # the same, separately for the top levels (within top_margin of the highest common level)
     # and the levels between the centre's accuracy and those
-    for part, mask in (("mid", order["accuracy level"] < out["top_common_level"] - top_margin + 1e-9),
-                       ("top", order["accuracy level"] >= out["top_common_level"] - top_margin + 1e-9)):
-        sub = order[mask]
+    cut = out["top_common_level"] - top_margin + 1e-9
+    for part, sub in (("mid", order[order["accuracy level"] < cut]), ("top", order[order["accuracy level"] >= cut])):
         out[f"levels_{part}"] = [float(x) for x in sub["accuracy level"]]
-        out[f"share_beats_{part}"] = float(sub["strict_random_vs_longest"].mean()) if len(sub) else float("nan")
-        out[f"share_ordered_{part}"] = float(sub["ordered"].mean()) if len(sub) else float("nan")
+        out[f"share_beats_{part}"] = share("strict_random_vs_longest", sub)
+        out[f"share_ordered_{part}"] = share("ordered", sub)
     return out
 
 
