@@ -14,7 +14,7 @@ initialisation w_0 is a uniformly random direction scaled to length R.
 * :func:`adam_min_losses` runs Adam (b1 0.9, b2 0.999, eps 1e-7 as in the paper's
   Appendix A.4) on theta for comparison, batched with ``jax.vmap``; it records the best loss
   seen, as the paper does.
-* :func:`success_probability`, :func:`threshold_curve` give P_s(d, epsilon, R) and
+* :func:`success_from_min_losses`, :func:`threshold_curve` give P_s(d, epsilon, R) and
   d*(epsilon) (Definition 2.1); :func:`eq34_threshold_bound` the paper's analytic bound
   D - sum_i r_i^2 / (R^2 + r_i^2) with r_i = sqrt(2 epsilon / lambda_i) (eq. 3.4);
   :func:`local_angular_threshold` our numerical D - d_local from
@@ -185,7 +185,7 @@ def adam_min_losses(lams, w0s, d_values, *, steps: int = 1000, lr: float = 5e-2,
     return out, exact
 
 
-def success_probability(min_losses: np.ndarray, epsilons) -> np.ndarray:
+def success_from_min_losses(min_losses: np.ndarray, epsilons) -> np.ndarray:
     """P_s(d, epsilon): fraction of runs whose minimum loss is <= epsilon; shape (n_eps, n_d)."""
     min_losses = np.asarray(min_losses, dtype=float)
     eps = np.asarray(epsilons, dtype=float)

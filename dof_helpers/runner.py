@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import sys
 import tempfile
 import time
@@ -87,14 +86,19 @@ def notebook_from_source(source: Path):
     return nb
 
 
-def parameter_names(nb) -> list[str]:
-    """Names assigned in the cell tagged ``parameters`` (papermill's injection target)."""
+def parameters_cell(nb) -> dict:
+    """The literal values assigned in the cell tagged ``parameters`` (papermill's injection
+    target), in order: a chapter's defaults."""
     for cell in nb.cells:
         if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", []):
-            tree = ast.parse(cell.source)
-            return [t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)]
+            return {t.id: ast.literal_eval(node.value) for node in ast.parse(cell.source).body
+                    if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
     raise ValueError("notebook has no cell tagged 'parameters'")
+
+
+def parameter_names(nb) -> list[str]:
+    """Names assigned in the cell tagged ``parameters``."""
+    return list(parameters_cell(nb))
 
 
 def execute(source: Path, output: Path | None = None, preset: str | None = None,

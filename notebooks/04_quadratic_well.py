@@ -149,7 +149,7 @@ sims = {}
 for i, (kind, lams) in enumerate(spectra.items()):
     for j, R in enumerate(cfg.R_values):
         min_losses, w0s = quad.simulate_min_losses(lams, R, cfg.n_runs, seed=cfg.seed + 100 * i + j)
-        P = quad.success_probability(min_losses, eps)
+        P = quad.success_from_min_losses(min_losses, eps)
         sims[kind, R] = {"min_losses": min_losses, "w0s": w0s, "P": P,
                          "d_star": quad.threshold_curve(P, d_all, cfg.delta),
                          "d_half": quad.threshold_curve(P, d_all, 0.5),
@@ -170,8 +170,8 @@ adam = {}
 for i, (kind, lams) in enumerate(spectra.items()):
     w0s = sims[kind, R_adam]["w0s"][: cfg.adam_runs]
     best, exact = quad.adam_min_losses(lams, w0s, d_adam, steps=cfg.adam_steps, lr=cfg.adam_lr, seed=cfg.seed + 50 + i)
-    adam[kind] = {"adam": best, "exact": exact, "P_adam": quad.success_probability(best, eps),
-                  "P_exact": quad.success_probability(exact, eps)}
+    adam[kind] = {"adam": best, "exact": exact, "P_adam": quad.success_from_min_losses(best, eps),
+                  "P_exact": quad.success_from_min_losses(exact, eps)}
 
 # %% [markdown]
 # ### Numerical local angular dimension

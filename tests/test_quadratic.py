@@ -62,7 +62,7 @@ def test_eq34_bound_hand_computed():
 
 def test_success_probability_and_threshold():
     ml = np.array([[3.0, 2.0, 1.0, 0.5], [3.0, 2.5, 0.8, 0.1]])
-    P = quad.success_probability(ml, [0.9, 2.2])
+    P = quad.success_from_min_losses(ml, [0.9, 2.2])
     assert np.allclose(P, [[0, 0, 0.5, 1.0], [0, 0.5, 1.0, 1.0]])
     ds = quad.threshold_curve(P, np.arange(4), delta=0.1)
     assert np.allclose(ds, [3, 2])
@@ -74,7 +74,7 @@ def test_simulated_transition_matches_numerical_local_angular_dimension():
     lams = quad.spectrum("bimodal", D)
     ml, w0s = quad.simulate_min_losses(lams, 3.0, 40, seed=0)
     eps = np.array([0.01, 0.1])
-    P = quad.success_probability(ml, eps)
+    P = quad.success_from_min_losses(ml, eps)
     assert np.all(np.diff(P, axis=1) >= 0)  # nested subspaces: monotone in d
     d_half = quad.threshold_curve(P, np.arange(D + 1), 0.5)
     pred, se = quad.local_angular_threshold(lams, w0s[:1], eps, 400, seed=1)

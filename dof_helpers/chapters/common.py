@@ -1,7 +1,6 @@
 """What every experiment chapter shares: its parameters, its data, its settings files."""
 from __future__ import annotations
 
-import ast
 import dataclasses
 import json
 import os
@@ -20,14 +19,9 @@ def chapter_parameters(chapter: str, preset: str | None = None) -> dict:
     names a parameter the cell does not have raises ``ValueError`` naming it.
     """
     from ..paths import repo_root
-    from ..runner import load_preset, notebook_from_source, preset_path, resolve_chapter
+    from ..runner import load_preset, notebook_from_source, parameters_cell, preset_path, resolve_chapter
     source = resolve_chapter(chapter)
-    nb = notebook_from_source(source)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
-    if not cells:
-        raise ValueError(f"{source.name} has no cell tagged 'parameters'")
-    params = {t.id: ast.literal_eval(node.value) for node in ast.parse(cells[0].source).body
-              if isinstance(node, ast.Assign) for t in node.targets if isinstance(t, ast.Name)}
+    params = parameters_cell(notebook_from_source(source))
     if preset:
         overrides = load_preset(preset_path(source, preset, repo_root()))
         unknown = sorted(set(overrides) - set(params))
