@@ -38,6 +38,11 @@ def test_one_tidy_record_per_run_of_every_method(uninterrupted):
         by(method="full", seed=0)[0]["init_train_loss"], rel=1e-6)
     assert by(method="random_pruning", keep_fraction=0.1, seed=0)[0]["d"] == round(0.1 * recs[0]["D"])
     assert len(by(method="lottery_subspace", d=4, seed=1)[0]["singular_values"]) == 4
+    assert {r["method"]: r["basis"] for r in recs} == {"random_affine": "dense", "burn_in": "dense",
+                                                      "lottery_subspace": "lottery", "lottery_subspace_t": "lottery",
+                                                      "lottery_ticket": "mask", "lottery_ticket_t": "mask",
+                                                      "random_pruning": "mask", "random_pruning_t": "mask",
+                                                      "full": "none"}
     again = engine.run_sweep(CONFIG, Tiny(), DATA, path, progress=False)
     assert _strip(again) == _strip(recs) and len(records.load_records(path)) == len(recs)
 

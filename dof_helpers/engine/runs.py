@@ -56,7 +56,7 @@ def _train_subspace_run(context, config, state, run):
     extra = {}
     if run["method"] in LOTTERY_SUBSPACES:
         _, s = state.lottery()
-        extra["singular_values"] = [float(v) for v in s[:run["d"]]]
+        extra.update(basis="lottery", singular_values=[float(v) for v in s[:run["d"]]])
     return res.metrics, extra
 
 
@@ -109,6 +109,7 @@ def train_group_vmapped(context, config, states, group) -> list[dict]:
     for run, res in zip(group, results):
         extra = {}
         if run["method"] in LOTTERY_SUBSPACES:
-            extra["singular_values"] = [float(v) for v in states[run["seed"]].lottery()[1][:run["d"]]]
+            extra.update(basis="lottery",
+                         singular_values=[float(v) for v in states[run["seed"]].lottery()[1][:run["d"]]])
         out.append(_record(context, run, res.metrics, states[run["seed"]].layout.D, wall, **extra))
     return out
