@@ -104,6 +104,11 @@ class Dask:
         if gpus != "auto" and not isinstance(gpus, (list, tuple)):
             raise ValueError(f"gpus={gpus!r} is not valid; expected 'auto', a list of GPU ids, or () for none")
         self.gpus = gpus
+        self._gpu_ids = None
+        if workers is not None:
+            self._gpu_ids = gpu_ids() if gpus == "auto" else [str(g) for g in gpus]
+            if self._gpu_ids:
+                _driver_gpu_memory()  # now: the sweep's first JAX call (fingerprints) may come before the cluster
         self.compilation_cache = (None if compilation_cache is None
                                   else str(Path(compilation_cache).expanduser().resolve()))
         self.cluster_options = dict(cluster_options or {})
@@ -134,7 +139,7 @@ class Dask:
     def _start(self):
         from distributed import Client
         if self.workers is not None:
-            self._cluster = local_cluster(self.workers, gpus=self.gpus, threads_per_worker=self.threads_per_worker,
+            self._cluster = local_cluster(self.workers, gpus=self._gpu_ids, threads_per_worker=self.threads_per_worker,
                                           **self.cluster_options)
             self._client = Client(self._cluster, timeout=self.timeout)
         else:
@@ -218,7 +223,8 @@ class Dask:
                                 key=f"dof-runs-{stamp}-{i}-{stats['submitted']}", priority=-i, pure=False,
                                 workers=[worker] if worker else None, allow_other_workers=True)
             in_flight[fut] = (i, worker)
-            held.setdefault(worker, set()).update(seeds)
+            if worker:
+                held.setdefault(worker, set()).update(seeds)
             stats["submitted"] += 1
 
         try:
@@ -227,6 +233,8 @@ class Dask:
                 if not capacity and not in_flight:
                     self._wait_for_workers()
                     continue
+                for gone in set(held) - set(capacity):  # a dead worker's states died with it
+                    del held[gone]
                 load = Counter(w for _, w in in_flight.values())
                 for w, nthreads in sorted(capacity.items(), key=lambda kv: load[kv[0]]):
                     while queue and load[w] < nthreads + 1:  # one task waiting behind each running one
@@ -376,9 +384,11 @@ def _run_task(job: dict, seed_runs: dict, task: list[dict]) -> dict:
 def _seed_state(context, config, seed, runs, limit):
     """``(SeedState, 1 if built now else 0)`` from the worker's cache."""
     from .state import SeedState
-    key = (context.model_fingerprint, context.data_fingerprint, config, int(seed),
-           hashlib.sha1("".join(r["key"] for r in runs).encode()).hexdigest())
+    sweep = (context.model_fingerprint, context.data_fingerprint, config)
+    key = sweep + (int(seed), hashlib.sha1("".join(r["key"] for r in runs).encode()).hexdigest())
     with _STATES_LOCK:
+        for old in [k for k in _STATES if k[:3] != sweep]:  # another sweep's: free its model and data
+            del _STATES[old]
         if key in _STATES:
             _STATES.move_to_end(key)
             return _STATES[key], 0
