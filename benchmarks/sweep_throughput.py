@@ -14,7 +14,8 @@ t = 4, 8, 16; d = 4, 32, 256; seeds 0, 1, 2: 36 runs), it measures runs per seco
 3. the Dask overhead per run: a 1-worker cluster against the in-process executor, warm
    (the same work in one process either way, so the difference is scheduling,
    serialisation and the one writer), and the round trip of an empty task;
-4. the cold start of a 2-worker cluster sharing a JAX compilation cache folder.
+4. the cold start of a 2-worker cluster sharing a JAX compilation cache folder, and
+   workers limited to one XLA thread each (whether the cores were oversubscribed).
 
 Other processes on the machine slow every timing; the load average is reported, and the
 warm in-process / Dask sweeps are timed alternately (median of the rounds).
@@ -161,8 +162,17 @@ def main(argv=None):
         cached2.client
         t_cc_second, _ = sweep(cached2)  # new worker processes, programs read from the cache
         cached2.close()
+        # CPU workers with one XLA thread each (no oversubscription of the cores), warm
+        flags = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+        single = engine.Dask(workers=args.workers, gpus=(), compilation_cache=Path(tmp) / "jax_cache",
+                             cluster_options={"env": {"XLA_FLAGS": (os.environ.get("XLA_FLAGS", "") + " " + flags).strip()}})
+        single.client
+        sweep(single)
+        t_single = statistics.median([sweep(single)[0] for _ in range(args.rounds)])
+        single.close()
         rows.append((f"Dask {args.workers} workers + compilation cache, cold (empty cache)", t_cc_cold))
         rows.append((f"Dask {args.workers} workers + compilation cache, new workers (cache filled)", t_cc_second))
+        rows.append((f"Dask {args.workers} workers, 1 XLA thread each, warm (median)", t_single))
 
     say("")
     say(f"{'sweep':62s} {'seconds':>8s} {'runs/s':>8s}")

@@ -435,7 +435,8 @@ def _package_dir() -> Path:
 
 
 def code_fingerprint() -> str:
-    """A hash of the ``dof_helpers`` source files this process imports (cached)."""
+    """A hash of the ``dof_helpers`` source files as they were when this process imported
+    the engine (so a file edited during a sweep is caught on a worker started after it)."""
     global _CODE_FINGERPRINT
     if _CODE_FINGERPRINT is None:
         root = _package_dir()
@@ -445,6 +446,9 @@ def code_fingerprint() -> str:
             h.update(path.read_bytes())
         _CODE_FINGERPRINT = h.hexdigest()[:16]
     return _CODE_FINGERPRINT
+
+
+code_fingerprint()
 
 
 def _check_same_code(job: dict) -> None:
