@@ -36,8 +36,7 @@ CONFIG = engine.SweepConfig(methods=("random_affine", "burn_in", "lottery_subspa
 
 @pytest.fixture(scope="module")
 def ds():
-    nd = tiny_data(n=128, n_test=64)
-    return data.from_arrays(nd.x_train, nd.y_train, nd.x_test, nd.y_test, name="tiny")
+    return tiny_data(n=128, n_test=64)
 
 
 @pytest.fixture(scope="module")

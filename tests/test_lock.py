@@ -11,7 +11,7 @@ import flax.linen as nn
 import pytest
 
 from _tiny import tiny_data
-from dof_helpers import data, engine
+from dof_helpers import engine
 from dof_helpers.engine import lock
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -39,8 +39,7 @@ def _holder(folder, then="import time; time.sleep(60)"):
 
 
 def test_a_second_driver_is_refused_naming_the_holder(tmp_path):
-    nd = tiny_data(n=64, n_test=32)
-    ds = data.from_arrays(nd.x_train, nd.y_train, nd.x_test, nd.y_test, name="tiny")
+    ds = tiny_data(n=64, n_test=32)
     config = engine.SweepConfig(methods=("random_affine",), d_values=(2,), epochs=1, batch_size=32)
     proc = _holder(tmp_path)
     try:
