@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: book test venv data notebooks html refs check clean benchmark help
+.PHONY: book test venv data notebooks html refs check clean benchmark gpu-check help
 
 help:
 	@echo "make book       build the whole book (installs, fetches data, runs every chapter)"
@@ -17,6 +17,7 @@ help:
 	@echo "make chapter NB=01_baselines PRESET=cpu-large   execute one chapter with a preset"
 	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
 	@echo "make benchmark  measure the speed and memory ratios of benchmarks/ (writes them to the status page)"
+	@echo "make gpu-check  on a GPU machine (< 10 min): CUDA jax, engine tests, step and vmap timings (DRY=1: on a CPU)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,10 @@ test: venv data
 benchmark: venv
 	$(PY) benchmarks/conv_step.py --conv3 --out book/_generated/conv_step.txt
 	$(PY) benchmarks/subspace_step.py --out book/_generated/benchmark.txt
+	$(PY) benchmarks/sweep_throughput.py --out book/_generated/sweep_throughput.txt
+
+gpu-check: venv
+	bash benchmarks/gpu_check.sh --python $(PY) $(if $(DRY),--dry-run,)
 
 clean:
 	rm -rf _build

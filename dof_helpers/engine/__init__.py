@@ -12,15 +12,22 @@ Public API::
 Modules: :mod:`~.methods` (the nine methods), :mod:`~.config` (:class:`SweepConfig`),
 :mod:`~.keys` (fingerprints, run keys, the random-number scheme), :mod:`~.state` (one
 seed's w_0 and trajectory), :mod:`~.runs` (training runs into records),
-:mod:`~.sweep` (planning, resuming, writing), :mod:`~.executors` (where runs train).
+:mod:`~.sweep` (planning, resuming, writing), :mod:`~.executors` (where runs train),
+:mod:`~.dask_executor` (runs on a Dask cluster: ``executor_from(workers=2)``),
+:mod:`~.lock` (one driver per records folder).
 """
 from .config import SweepConfig
+from .dask_executor import Dask, add_executor_arguments, executor_from, executor_from_args
 from .executors import InProcess
 from .keys import Context, make_context, model_fingerprint, run_key, run_rng, seed_keys
 from .methods import (AT_STEP_T, METHODS, NESTED_METHODS, PRUNING_METHODS, SUBSPACE_METHODS, TABLE1_METHODS,
                       curve_label, family)
+from .lock import LOCK_NAME, RecordsLocked, records_lock
 from .sweep import check_records_file, plan_runs, run_sweep, train_run
 
 __all__ = ["SweepConfig", "InProcess", "Context", "make_context", "model_fingerprint", "run_key", "run_rng",
            "seed_keys", "AT_STEP_T", "METHODS", "NESTED_METHODS", "PRUNING_METHODS", "SUBSPACE_METHODS",
-           "TABLE1_METHODS", "curve_label", "family", "check_records_file", "plan_runs", "run_sweep", "train_run"]
+           "TABLE1_METHODS", "curve_label", "family", "check_records_file", "plan_runs", "run_sweep", "train_run",
+           # many processes (issue 14)
+           "Dask", "executor_from", "executor_from_args", "add_executor_arguments", "LOCK_NAME", "RecordsLocked",
+           "records_lock"]

@@ -13,12 +13,14 @@ the runs in flight; rerunning it gives the same records as an uninterrupted one
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable
 
 from ..records import RunWriter, load_records, pending_runs, records_of
 from ..validation import check_choice, check_int
 from .config import ORDERS, SweepConfig
 from .keys import Context, make_context, run_key
+from .lock import records_lock
 from .methods import PRUNING_METHODS, family
 
 
@@ -99,7 +101,9 @@ def run_sweep(config: SweepConfig, model, data, records_path, *, order: str = "s
     go to its builder) or any Flax module; ``data``: a :class:`data.Dataset`. ``order``:
     see :func:`plan_runs`. ``max_runs`` stops after that many new runs; ``callback(record)``
     follows each append. ``executor``: None (in this process, :class:`executors.InProcess`)
-    or an executor object (e.g. :class:`executors.Dask`). A diverged run is recorded with
+    or an executor object (e.g. :class:`dask_executor.Dask`, :func:`executor_from`). Only this
+    process writes, holding the records folder's lock (:mod:`engine.lock`): a second driver on
+    the same folder is refused with :class:`lock.RecordsLocked`. A diverged run is recorded with
     ``status="diverged"``, one that cannot be built (a dense basis too large for memory,
     d beyond a lottery trajectory's rank) with ``status="error"``; the sweep goes on.
     """
@@ -109,16 +113,20 @@ def run_sweep(config: SweepConfig, model, data, records_path, *, order: str = "s
     context = make_context(model, data, **model_options)
     runs = plan_runs(config, context, order)
     check_records_file(records_path, context)
-    pending = pending_runs(runs, records_path)
+    if not pending_runs(runs, records_path) or max_runs == 0:
+        return records_of(runs, records_path)  # nothing to write: no lock (read-only folders work)
     executor = resolve_executor(executor, config)
     describe = lambda r: (f"{r['method']} {'d' if 'd' in r else 'keep'}={_size(r)} t={r['t']} "  # noqa: E731
                           f"seed={r['seed']} {r.get('status')}")
-    with RunWriter(records_path, total=len(runs), done=len(runs) - len(pending), desc="sweep", progress=progress,
-                   max_runs=max_runs, callback=callback, describe=describe) as out:
-        if pending and out.room != 0:
-            todo = pending if out.room is None else pending[:out.room]
-            for record in executor.run(context, config, todo):
-                out.write(record)
+    # one driver per records folder (engine.lock): a second one is refused here, before any work
+    with records_lock(Path(records_path).parent):
+        pending = pending_runs(runs, records_path)  # again, under the lock
+        with RunWriter(records_path, total=len(runs), done=len(runs) - len(pending), desc="sweep",
+                       progress=progress, max_runs=max_runs, callback=callback, describe=describe) as out:
+            if pending and out.room != 0:
+                todo = pending if out.room is None else pending[:out.room]
+                for record in executor.run(context, config, todo):
+                    out.write(record)
     return records_of(runs, records_path)
 
 
