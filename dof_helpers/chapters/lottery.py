@@ -18,7 +18,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..engine import SweepConfig, run_sweep
+from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
 from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
 
@@ -90,14 +90,16 @@ def main(argv=None) -> int:
     from ..paths import repo_root
     parser = argparse.ArgumentParser(prog="python -m dof_helpers.chapters.lottery")
     parser.add_argument("--preset", default=None)
+    add_executor_arguments(parser)
     args = parser.parse_args(argv)
     p = chapter_parameters(CHAPTER, args.preset)
     data = data_spec(p).load()
     directory = repo_root() / p["records_dir"] / CHAPTER
     directory.mkdir(parents=True, exist_ok=True)
     t0, started = time.perf_counter(), utc_now()
-    out = run_taxonomy(p, records_path(directory, p["tag"]), data=data,
-                       log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
+    with records_lock(directory):
+        out = run_taxonomy(p, records_path(directory, p["tag"]), data=data, executor=executor_from_args(args),
+                           log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
     wall = time.perf_counter() - t0
     print(f"{len(out['subspaces'])} subspace, {len(out['pruning'])} pruning runs in {wall:.0f} s", flush=True)
     write_settings(directory / f"{p['tag']}_settings.json", p, chapter_grids(p), out, started=started, wall_s=wall)

@@ -6,7 +6,8 @@ analysis settings (delta, level spacing, baseline learning rates). Everything ru
 through the engine; this module only orders it, keeps the files of a results folder
 and draws the figures from them.
 
-Command line (from the repository root; resumable, run it again to continue)::
+Command line (from the repository root; resumable, run it again to continue; ``--workers N``
+or ``--scheduler tcp://host:port`` trains on a Dask cluster, see ``book/reproducing.md``)::
 
     python -m dof_helpers.chapters.phase_transition run --preset cpu-large --out results/05_phase_transition
     python -m dof_helpers.chapters.phase_transition figures results/05_phase_transition
@@ -19,7 +20,7 @@ import json
 import time
 from pathlib import Path
 
-from ..engine import SweepConfig, run_sweep
+from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..validation import check_choice, check_float
 from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
 
@@ -153,9 +154,15 @@ def completion(phase: Phase, records) -> dict:
 
 
 def run_to_folder(phase: Phase, folder, *, preset: str | None = None, progress: bool = True, executor=None) -> dict:
-    """Baseline, centres and the sweep into ``folder`` (resumable); writes its settings file."""
+    """Baseline, centres and the sweep into ``folder`` (resumable; one driver per folder: the
+    folder is locked while this runs); writes its settings file."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    with records_lock(folder):
+        return _run_to_folder(phase, folder, preset, progress, executor)
+
+
+def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> dict:
     path = folder / SETTINGS_FILE
     settings = json.loads(path.read_text()) if path.exists() else {}
     if settings and settings.get("phase") != phase.as_dict():
@@ -210,6 +217,7 @@ def main(argv=None) -> int:
     run = sub.add_parser("run", help="run (or resume) a preset's sweep into a folder")
     run.add_argument("--preset", default=None)
     run.add_argument("--out", required=True)
+    add_executor_arguments(run)
     figs = sub.add_parser("figures", help="draw the figures of a results folder into it (PNG)")
     figs.add_argument("folder")
     args = parser.parse_args(argv)
@@ -219,7 +227,8 @@ def main(argv=None) -> int:
     else:
         phase = preset_phase(args.preset)
         print(phase, flush=True)
-        print(json.dumps(run_to_folder(phase, args.out, preset=args.preset)["completion"], indent=1))
+        executor = executor_from_args(args)
+        print(json.dumps(run_to_folder(phase, args.out, preset=args.preset, executor=executor)["completion"], indent=1))
     return 0
 
 

@@ -7,9 +7,12 @@ centres of the sweep's runs. One record per (seed, t), keyed like a run
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..records import append_record, load_records
 from ..train import evaluate
 from .keys import make_context, run_key
+from .lock import records_lock
 from .state import SeedState
 from .sweep import check_records_file
 
@@ -18,6 +21,12 @@ def run_centres(config, model, data, records_path, **model_options) -> list[dict
     """Evaluate w_0 and w_t for every seed and every t of ``config.t_values`` (t = 0 always)."""
     context = make_context(model, data, **model_options)
     check_records_file(records_path, context)
+    with records_lock(Path(records_path).parent):
+        return _run_centres(config, context, records_path)
+
+
+def _run_centres(config, context, records_path) -> list[dict]:
+    data = context.data
     done = {r.get("key") for r in load_records(records_path)}
     ts = (0,) + tuple(config.t_values)
     keys = []
