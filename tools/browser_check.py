@@ -54,7 +54,16 @@ PAGE_PROBE = r"""
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     try { await MathJax.startup.promise; } catch (e) {}
   }
-  await sleep(150);
+  // wait until the layout has settled (the theme slides its sidebars in after load)
+  const main = document.querySelector('article') || document.body;
+  let last = null, stable = 0;
+  for (let i = 0; i < 40 && stable < 3; i++) {
+    await sleep(100);
+    const r = main.getBoundingClientRect();
+    const now = `${Math.round(r.left)},${Math.round(r.width)},${document.documentElement.scrollHeight}`;
+    stable = now === last ? stable + 1 : 0;
+    last = now;
+  }
   const skip = el => el.closest('pre, code, script, style, noscript, textarea, mjx-container, .MathJax, .highlight, svg');
   const texRe = /\$|\\(?:[A-Za-z]{2,}|[\[\]\(\)])/;
   const raw = [];
@@ -278,15 +287,21 @@ def check_page(browser: Chromium, session: str, url: str, rel: str, html: Path, 
         if text_px is not None and text_px < min_text_px:
             problems.append(f"figure text {text_px:.1f} px on screen < {min_text_px:g} px: {name} "
                             f"(shown at {scale:.0%} of its size)")
-    # screenshots: the full page, cut into screen-sized pieces
+    # screenshots: the page as a reader scrolls through it, one window of shot_height at a time
     stem = rel[:-5].replace("/", "__")
-    full_h = max(info["height"], height)
-    for k, top in enumerate(range(0, full_h, shot_height)):
-        h = min(shot_height, full_h - top)
-        shot = browser.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
-                                                       "clip": {"x": 0, "y": top, "width": width, "height": h,
-                                                                "scale": 1}}, session, timeout=120)
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": shot_height,
+                                                        "deviceScaleFactor": 1, "mobile": False}, session)
+    full_h = max(info["height"], shot_height)
+    tops = list(range(0, max(full_h - shot_height, 0) + 1, shot_height))
+    if tops[-1] + shot_height < full_h:
+        tops.append(full_h - shot_height)
+    for k, top in enumerate(tops):
+        browser.send("Runtime.evaluate", {"expression": f"window.scrollTo(0, {top}); "
+                                          "new Promise(r => setTimeout(r, 120))", "awaitPromise": True}, session)
+        shot = browser.send("Page.captureScreenshot", {"format": "png"}, session, timeout=120)
         (out / f"{stem}_{k + 1:02d}.png").write_bytes(base64.b64decode(shot["data"]))
+    browser.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": height,
+                                                        "deviceScaleFactor": 1, "mobile": False}, session)
     shown = [f["min_text_px_on_screen"] for f in figures if f["min_text_px_on_screen"] is not None]
     return {"page": rel, "title": info["title"], "problems": problems, "raw_tex_nodes": len(info["raw_tex"]),
             "code_blocks_shown": info["code_blocks"], "code_lines_shown": info["code_lines"],
@@ -294,7 +309,7 @@ def check_page(browser: Chromium, session: str, url: str, rel: str, html: Path, 
             "figures_without_alt": sum(1 for f in figures if not f["alt"] or re.fullmatch(r"[0-9a-f]{16,}(\.png)?", f["alt"])),
             "figures_without_caption": sum(1 for f in figures if not f["caption"]),
             "min_figure_text_px": min(shown) if shown else None, "links": info["links"], "ids": info["ids"],
-            "screens": k + 1, "article_width": info["article_width"]}
+            "screens": len(tops), "article_width": info["article_width"]}
 
 
 def check_links(results: list[dict], html: Path, base: str) -> None:
