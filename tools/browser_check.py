@@ -242,8 +242,15 @@ def check_page(browser: Chromium, session: str, url: str, rel: str, html: Path, 
     browser.events.clear()
     browser.send("Page.navigate", {"url": url}, session)
     browser.wait_event("Page.loadEventFired", timeout=60)
-    probe = browser.send("Runtime.evaluate", {"expression": PAGE_PROBE, "awaitPromise": True,
-                                              "returnByValue": True}, session, timeout=60)
+    for attempt in range(3):  # a redirect page (index.html) navigates away while it is probed
+        try:
+            probe = browser.send("Runtime.evaluate", {"expression": PAGE_PROBE, "awaitPromise": True,
+                                                      "returnByValue": True}, session, timeout=60)
+            break
+        except RuntimeError as err:
+            if "navigated" not in str(err) or attempt == 2:
+                raise
+            browser.wait_event("Page.loadEventFired", timeout=60)
     if "exceptionDetails" in probe:
         raise RuntimeError(f"{rel}: page probe failed: {probe['exceptionDetails']}")
     info = probe["result"]["value"]
