@@ -237,8 +237,27 @@ def pages_of(html: Path) -> list[Path]:
     return sorted(p for p in html.rglob("*.html") if not (set(p.relative_to(html).parts) & skip))
 
 
+REFRESH = re.compile(r'<meta[^>]+http-equiv="refresh"[^>]+content="\d+;\s*url=([^"]+)"', re.I)
+
+
+def redirect_page(rel: str, html: Path) -> dict | None:
+    """A page that only redirects (jupyter-book's index.html): its target must exist; nothing to show."""
+    m = REFRESH.search((html / rel).read_text(errors="replace"))
+    if not m:
+        return None
+    target = (html / rel).parent / urllib.parse.unquote(m.group(1).split("#")[0])
+    problems = [] if target.exists() else [f"redirect to a missing page: {m.group(1)}"]
+    return {"page": rel, "title": f"redirect to {m.group(1)}", "problems": problems, "raw_tex_nodes": 0,
+            "code_blocks_shown": 0, "code_lines_shown": 0, "code_blocks_scrolling": 0, "figures": [],
+            "figures_without_alt": 0, "figures_without_caption": 0, "min_figure_text_px": None, "links": [],
+            "ids": [], "screens": 0, "article_width": 0}
+
+
 def check_page(browser: Chromium, session: str, url: str, rel: str, html: Path, out: Path, width: int,
                height: int, shot_height: int, min_text_px: float) -> dict:
+    redirect = redirect_page(rel, html)
+    if redirect is not None:
+        return redirect
     browser.events.clear()
     browser.send("Page.navigate", {"url": url}, session)
     browser.wait_event("Page.loadEventFired", timeout=60)
