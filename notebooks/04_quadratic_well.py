@@ -115,7 +115,7 @@ cfg
 # read $a = r_i = \sqrt{2\epsilon/\lambda_i}$. In $D$ dimensions $w_0$ lies on no principal
 # axis, so this 2-D picture is only suggestive.
 # Second, "squared width ≈ sum of squared semi-axes" holds only up to the constants of
-# {prf:ref}`lem-ellipsoid-width` ($2/\pi$ to 1). So eq. 3.4 is not a theorem; we test it.
+# {prf:ref}`the ellipsoid lemma <lem-ellipsoid-width>` of chapter 02 ($2/\pi$ to 1). So eq. 3.4 is not a theorem; we test it.
 #
 # **Our numerical local angular dimension.** A ray $w_0 + s z$ ($s > 0$) enters
 # $S(\epsilon)$ iff $\tfrac12 s^2 z^\top H z + s\,a^\top z + \mathcal L(w_0) - \epsilon \le 0$
