@@ -358,6 +358,8 @@ for ax, (name, s) in zip(axes[:, 0], summary.items()):
     handles, labels = ax.get_legend_handles_labels()
     ax.get_legend().remove()
     ax.set_title(name)
+for ax in axes[:-1, 0]:
+    ax.set_xlabel("")  # the shared x axis is labelled once, under the last panel
 fig.legend(handles, labels, loc="outside lower center", ncol=2)  # one legend for all panels
 save(fig, "fig06_taxonomy_compression")
 plotting.glue_figure("fig-compression", fig)
