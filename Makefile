@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: book test venv data notebooks html refs check clean benchmark gpu-check help
+.PHONY: book test venv data notebooks html refs check clean benchmark gpu-check help chromium browser-check lint
 
 help:
 	@echo "make book       build the whole book (installs, fetches data, runs every chapter)"
@@ -18,6 +18,10 @@ help:
 	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
 	@echo "make benchmark  measure the speed and memory ratios of benchmarks/ (writes them to the status page)"
 	@echo "make gpu-check  on a GPU machine (< 10 min): CUDA jax, engine tests, step and vmap timings (DRY=1: on a CPU)"
+	@echo "make html       build the HTML from the executed notebooks (executes nothing)"
+	@echo "make browser-check  build the HTML, load every page in headless Chromium, fail on raw TeX,"
+	@echo "                missing images, console errors or broken links; screenshots in _build/screenshots/"
+	@echo "make lint       lint the chapters' markdown (display maths, \\cite, unbalanced \$$; also part of make test)"
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -61,6 +65,24 @@ refs: venv data
 
 test: venv data
 	$(PY) -m pytest -q tests --nbval-lax --nbval-current-env -p no:cacheprovider
+
+lint: venv
+	$(PY) tests/markdown_lint.py
+
+# Headless Chromium for the browser check (Debian package; installed when run as root).
+chromium:
+	@if command -v chromium >/dev/null; then \
+	  echo "chromium found"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	   (apt-get update -qq && apt-get install -y -qq chromium)) && echo "installed chromium"; \
+	else \
+	  echo "chromium missing: run 'sudo apt-get install chromium'"; exit 1; \
+	fi
+
+# The book as a reader sees it: build without executing, serve on 127.0.0.1, load every page.
+browser-check: html chromium
+	$(PY) tools/browser_check.py --html _build/html --out _build/screenshots
 
 benchmark: venv
 	$(PY) benchmarks/conv_step.py --conv3 --out book/_generated/conv_step.txt

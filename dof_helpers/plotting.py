@@ -65,8 +65,61 @@ _BURN_IN_SHADES = {4: "#f1948a", 8: "#e74c3c", 16: "#922b21", 32: "#641e16"}
 
 
 def use_house_style() -> None:
-    """Apply the book's matplotlib style (call once at the top of a chapter)."""
+    """Apply the book's matplotlib style (call once at the top of a chapter).
+
+    In a notebook it also makes every figure's PNG record the size of its smallest text in
+    pixels (PNG text chunk ``dof:min_text_px``), which the browser check
+    (``tools/browser_check.py``) turns into the size a reader sees at page width.
+    """
     plt.rcParams.update(HOUSE_RC)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # plain Python: nothing to register
+        return
+    ip = get_ipython()
+    if ip is not None and hasattr(ip, "display_formatter"):
+        from matplotlib.figure import Figure
+        plt.close(plt.figure())  # load the inline backend now: it registers its own PNG formatter on load
+        ip.display_formatter.formatters["image/png"].for_type(Figure, _png_with_text_size)
+
+
+def min_text_px(fig) -> float | None:
+    """Size in pixels (at the figure's dpi) of the smallest visible, non-empty text of ``fig``."""
+    from matplotlib.text import Text
+    fig.draw_without_rendering()  # tick labels get their text only when the figure is drawn
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes) * fig.dpi / 72 if sizes else None
+
+
+def _png_with_text_size(fig):
+    """The inline backend's PNG (tight bounding box), with ``dof:min_text_px`` in its metadata."""
+    from IPython.core.pylabtools import print_figure
+    if not fig.axes and not fig.lines and not fig.images:
+        return None
+    size = min_text_px(fig)
+    meta = {"dof:min_text_px": f"{size:.2f}"} if size else {}
+    return print_figure(fig, "png", bbox_inches="tight", base64=True, metadata=meta)
+
+
+def glue_figure(name: str, fig) -> None:
+    """Hand ``fig`` to the book under ``name`` (myst-nb ``glue``) instead of showing it in place.
+
+    The markdown cell that follows shows it with a caption and alt text::
+
+        ```{glue:figure} name
+        :alt: what the figure shows, in words
+        :name: name
+
+        Caption.
+        ```
+
+    Outside a notebook the figure is simply closed.
+    """
+    try:
+        from myst_nb import glue
+        glue(name, fig, display=False)
+    finally:
+        plt.close(fig)
 
 
 def method_color(method: str, t: int = 0) -> str:
@@ -93,7 +146,7 @@ def log2_dimension_axis(ax, values: Sequence[float], axis: str = "x") -> None:
     setter("log", base=2)
     if values.size:
         lo, hi = np.floor(np.log2(values.min())), np.ceil(np.log2(values.max()))
-        step = max(1, int((hi - lo) // 8) or 1)
+        step = max(1, int(np.ceil((hi - lo + 1) / 6)))  # at most 6 labels: "16,384" needs room
         ticks = 2.0 ** np.arange(lo, hi + 1, step)
         (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks)
         (ax.set_xticklabels if axis == "x" else ax.set_yticklabels)([f"{int(t):,}" for t in ticks])

@@ -66,7 +66,9 @@ def running_best(records, metric: str = "train_acc", by: Sequence[str] = GROUP_F
     """Records with ``best_<metric>`` replaced by its running best over increasing d.
 
     Within each (``by`` fields, seed) the runs are sorted by d and the metric becomes the
-    cumulative max (accuracy) or min (loss); NaN (diverged) runs keep the best so far.
+    cumulative max (accuracy) or min (loss); NaN (diverged) runs keep the best so far. A
+    grouping field that is missing (NaN, e.g. ``basis`` of a lottery subspace) is a group of
+    its own, not a reason to drop the runs.
     """
     frame = _frame(records)
     col = _metric_column(frame, metric)
@@ -75,10 +77,10 @@ def running_best(records, metric: str = "train_acc", by: Sequence[str] = GROUP_F
     values = frame[col].astype(float)
     if metric.endswith("acc"):
         filled = values.fillna(-np.inf)
-        frame[col] = filled.groupby([frame[k] for k in keys]).cummax().replace(-np.inf, np.nan)
+        frame[col] = filled.groupby([frame[k] for k in keys], dropna=False).cummax().replace(-np.inf, np.nan)
     else:
         filled = values.fillna(np.inf)
-        frame[col] = filled.groupby([frame[k] for k in keys]).cummin().replace(np.inf, np.nan)
+        frame[col] = filled.groupby([frame[k] for k in keys], dropna=False).cummin().replace(np.inf, np.nan)
     return frame
 
 

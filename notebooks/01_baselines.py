@@ -37,7 +37,7 @@ learning_rates = [0.05, 0.01]  # momentum-SGD learning rates tried; the better i
 seeds = [0]  # PRNG seeds, one full run per seed and learning rate
 batch_size = 128  # examples per SGD step
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import jax
@@ -97,21 +97,32 @@ print("jax", jax.__version__, "on", jax.devices())
 t0 = time.perf_counter()
 ds = data.load_dataset(dataset, n_train=n_train)
 print(f"loaded {ds.name} from {ds.source} in {time.perf_counter() - t0:.1f} s")
-print(f"train {ds.x_train.shape}, test {ds.x_test.shape}, {ds.num_classes} classes")
+print(f"train {ds.x_train.shape}, test {ds.x_test.shape}, "
+      f"{ds.num_classes} classes")
 
-# %%
+# %% tags=["hide-input"]
 names = data.CLASS_NAMES[ds.name]
 first = [int(np.flatnonzero(ds.y_train == c)[0]) for c in range(ds.num_classes)]
 fig = plt.figure(figsize=(9, 1.6))
 plotting.image_grid(fig, ds.x_train[first][:10], [names[c] for c in range(min(10, ds.num_classes))])
 fig.suptitle("one training image per class (after mean subtraction, each rescaled for display)", y=1.08, fontsize=9)
-plt.show()
+plotting.glue_figure("fig-classes", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-classes
+# :alt: Ten small grey images, one per Fashion-MNIST class, labelled with the class name: T-shirt, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle boot.
+# :name: fig-classes
+#
+# The first training image of each class after the paper's preprocessing (the mean image
+# subtracted), each rescaled to its own grey range for display.
+# ```
 
 # %%
 counts = np.bincount(ds.y_train, minlength=ds.num_classes)
 pixel_mean = ds.x_train.astype(np.float64).mean(axis=0)
 print("training examples per class:", counts.tolist())
-print(f"largest |per-pixel training mean| after preprocessing: {np.abs(pixel_mean).max():.1e}")
+print("largest |per-pixel training mean| after preprocessing:",
+      f"{np.abs(pixel_mean).max():.1e}")
 
 # %% [markdown]
 # ### Counting parameters
@@ -123,8 +134,10 @@ print(f"largest |per-pixel training mean| after preprocessing: {np.abs(pixel_mea
 rows = []
 for (name, dset), paper_D in models.PAPER_PARAM_COUNTS.items():
     net, shape = models.model_for(name, dset)
-    shapes = jax.eval_shape(lambda key: models.init_params(net, key, shape), jax.random.PRNGKey(0))
-    D = models.count_params(shapes)  # counted from the shapes alone: nothing is computed
+    # counted from the shapes alone: nothing is computed
+    shapes = jax.eval_shape(lambda key: models.init_params(net, key, shape),
+                            jax.random.PRNGKey(0))
+    D = models.count_params(shapes)
     rows.append({"model": name, "dataset": dset, "input": "x".join(map(str, shape)),
                  "D (this book)": D, "D (paper)": paper_D, "match": D == paper_D})
 param_table = pd.DataFrame(rows)
@@ -137,21 +150,24 @@ param_table
 # of tidy records under `runs/`, so an interrupted chapter resumes where it stopped.
 
 # %%
-records_path = runs_dir("01_baselines") / f"{dataset}_{model}_{pool}_n{n_train or 'all'}.jsonl"
+file_name = f"{dataset}_{model}_{pool}_n{n_train or 'all'}.jsonl"
+records_path = runs_dir("01_baselines") / file_name
 t0 = time.perf_counter()
-records = baselines.run_baselines(model, ds, records_path, learning_rates=learning_rates, seeds=seeds, epochs=epochs,
-                                  batch_size=batch_size, pool=pool)
-print(f"{len(records)} runs in {time.perf_counter() - t0:.0f} s (including any resumed from {records_path.name})")
+records = baselines.run_baselines(model, ds, records_path, learning_rates=learning_rates,
+                                  seeds=seeds, epochs=epochs, batch_size=batch_size, pool=pool)
+print(f"{len(records)} runs in {time.perf_counter() - t0:.0f} s "
+      f"(including any resumed from {records_path.name})")
 
 # %% [markdown]
 # ## Results
 
 # %%
 frame = records_frame(records)
-summary = frame[["full_lr", "seed", "D", "steps", "best_train_acc", "best_test_acc", "best_train_loss", "wall_time"]]
+summary = frame[["full_lr", "seed", "D", "steps", "best_train_acc", "best_test_acc",
+                 "best_train_loss", "wall_time"]]
 summary.round(4)
 
-# %%
+# %% tags=["hide-input"]
 best_lr = baselines.best_learning_rate(records)
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.4), sharey=True)
 for ax, split in zip(axes, ("train", "test")):
@@ -163,12 +179,22 @@ for ax, split in zip(axes, ("train", "test")):
     plotting.metric_curves(ax, np.arange(epochs + 1), series, xlabel="epoch",
                            ylabel=f"{split} accuracy", styles=styles)
     ax.set_title(f"{model} on {dataset}: {split}")
-plt.show()
+plotting.glue_figure("fig-baseline-curves", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-baseline-curves
+# :alt: Train and test accuracy of the full network against epoch, one curve per learning rate; both rise from about 0.1 at epoch 0 to well above 0.8, the better learning rate in black.
+# :name: fig-baseline-curves
+#
+# Accuracy of the full network per epoch (epoch 0: the initialisation), train (left) and
+# test (right); black: the learning rate kept as the baseline, grey: the other.
+# ```
 
 # %%
 full_train_acc = baselines.baseline_accuracy(records, "best_train_acc")
 full_test_acc = baselines.baseline_accuracy(records, "best_test_acc")
-print(f"baseline (lr = {best_lr:g}): best train accuracy {full_train_acc:.3f}, best test accuracy {full_test_acc:.3f}")
+print(f"baseline (lr = {best_lr:g}): best train accuracy {full_train_acc:.3f}, "
+      f"best test accuracy {full_test_acc:.3f}")
 
 # %% [markdown]
 # The black curves are the baseline: the better learning rate, as in the paper's
@@ -181,8 +207,7 @@ print(f"baseline (lr = {best_lr:g}): best train accuracy {full_train_acc:.3f}, b
 #
 # The science this chapter rests on, as assertions with tolerances.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 assert bool(param_table["match"].all()), param_table[~param_table["match"]]
 assert np.abs(pixel_mean).max() < 1e-5, "training images must have zero per-pixel mean"
 assert all(r["status"] == "ok" for r in records), "a baseline run diverged"

@@ -39,7 +39,7 @@ cap_angles_deg = [10.0, 30.0, 45.0, 60.0, 80.0]  # half-angles of spherical caps
 n_points = [2, 10, 100, 1000]  # sizes m of random finite point sets on the sphere (count)
 seed = 0  # seed of numpy.random.default_rng for every estimate (integer)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import matplotlib.pyplot as plt
@@ -61,10 +61,13 @@ cfg
 # %% [markdown]
 # ## Theory
 #
-# ```{prf:definition} Gaussian width
+# ```{prf:definition} Gaussian width (the paper's Definition 3.1)
 # :label: def-gaussian-width
+# :nonumber:
+#
 # For a set $S \subset \mathbb{R}^D$ and a standard Gaussian vector
 # $g \sim \mathcal{N}(0, I_D)$,
+#
 # $$
 # w(S) \;=\; \tfrac12\,\mathbb{E}\sup_{x, y \in S}\langle g, x - y\rangle
 #       \;=\; \mathbb{E}\sup_{x \in S}\langle g, x\rangle .
@@ -86,10 +89,12 @@ cfg
 # **A ball in a subspace.** If $S$ is the ball of radius $r$ inside a $d$-dimensional
 # subspace with orthonormal basis $U$, the maximiser is $r\,UU^\top g/\lVert U^\top g\rVert$
 # and $h_S(g) = r\lVert U^\top g\rVert$, a $\chi_d$ variable times $r$. Hence, exactly,
+#
 # $$
 # w(S) = r\,\mathbb{E}\lVert g_d\rVert = r\,\sqrt2\,\frac{\Gamma\big(\tfrac{d+1}{2}\big)}{\Gamma\big(\tfrac d2\big)}
 #      = r\sqrt{d - \tfrac12 + O(1/d)} .
 # $$
+#
 # The paper quotes $r\sqrt d$ "for large $D$"; in fact the width does not depend on the
 # ambient dimension at all, and $r\sqrt d$ is the large-$d$ approximation. For $d = D$ the
 # same formula bounds $\mathbb{E}\lVert g\rVert$ between $D/\sqrt{D+1}$ and $\sqrt D$, the
@@ -100,11 +105,17 @@ cfg
 # $h_{\mathcal E}(g) = \sqrt{\sum_i r_i^2 g_i^2}$ (Cauchy–Schwarz, with equality at
 # $x_i \propto r_i^2 g_i$).
 #
-# ```{prf:lemma} Width of an ellipsoid
+# ```{prf:lemma} Width of an ellipsoid (the paper's Lemma B.1, corrected)
 # :label: lem-ellipsoid-width
+# :nonumber:
+#
 # $$
 # \sqrt{2/\pi}\,\Big(\sum_i r_i^2\Big)^{1/2} \;\le\; w(\mathcal E) \;\le\; \Big(\sum_i r_i^2\Big)^{1/2},
-# \qquad\text{so}\qquad
+# $$
+#
+# so, squared,
+#
+# $$
 # \frac{2}{\pi}\sum_i r_i^2 \;\le\; w(\mathcal E)^2 \;\le\; \sum_i r_i^2 .
 # $$
 # ```
@@ -163,9 +174,11 @@ for i, d in enumerate(cfg.ball_dims):
     U = esc.random_subspace(cfg.D, d, seed=cfg.seed + i)
     h = geo.support_ball(cfg.radius, U)
     sup = geo.gaussian_width(h, cfg.D, cfg.n_samples, seed=cfg.seed + 100 + i)
-    half = geo.gaussian_width(h, cfg.D, cfg.n_samples, seed=cfg.seed + 200 + i, form="half_mean_width")
+    half = geo.gaussian_width(h, cfg.D, cfg.n_samples, seed=cfg.seed + 200 + i,
+                              form="half_mean_width")
     balls.append({"d": d, "w (sup form)": sup, "w (half mean width of S-S)": half,
-                  "exact r E||g_d||": geo.ball_width(cfg.radius, d), "paper r sqrt(d)": cfg.radius * np.sqrt(d)})
+                  "exact r E||g_d||": geo.ball_width(cfg.radius, d),
+                  "paper r sqrt(d)": cfg.radius * np.sqrt(d)})
 
 # %% [markdown]
 # ### The three estimators agree on a set that is not symmetric
@@ -178,16 +191,17 @@ for i, d in enumerate(cfg.ball_dims):
 rng = np.random.default_rng(cfg.seed)
 X = rng.standard_normal((50, cfg.D))
 X /= np.linalg.norm(X, axis=1, keepdims=True)
+h_points, n, s0 = geo.support_points(X), cfg.n_samples, cfg.seed
 forms = {
-    "points: sup form": geo.gaussian_width(geo.support_points(X), cfg.D, cfg.n_samples, seed=cfg.seed + 1),
-    "points: half mean width": geo.gaussian_width(geo.support_points(X), cfg.D, cfg.n_samples, seed=cfg.seed + 2,
+    "points: sup form": geo.gaussian_width(h_points, cfg.D, n, seed=s0 + 1),
+    "points: half mean width": geo.gaussian_width(h_points, cfg.D, n, seed=s0 + 2,
                                                   form="half_mean_width"),
 }
 r_test = np.linspace(1.0, 0.1, cfg.D)
-forms["ellipsoid: support function"] = geo.gaussian_width(geo.support_ellipsoid(r_test), cfg.D, cfg.n_samples,
-                                                          seed=cfg.seed + 3)
-forms["ellipsoid: maximiser"] = geo.gaussian_width_from_maximiser(geo.maximiser_ellipsoid(r_test), cfg.D,
-                                                                  cfg.n_samples, seed=cfg.seed + 4)
+forms["ellipsoid: support function"] = geo.gaussian_width(
+    geo.support_ellipsoid(r_test), cfg.D, n, seed=s0 + 3)
+forms["ellipsoid: maximiser"] = geo.gaussian_width_from_maximiser(
+    geo.maximiser_ellipsoid(r_test), cfg.D, n, seed=s0 + 4)
 
 # %% [markdown]
 # ### Ellipsoids against Lemma B.1
@@ -197,12 +211,15 @@ forms["ellipsoid: maximiser"] = geo.gaussian_width_from_maximiser(geo.maximiser_
 
 # %%
 ellipsoids = []
-shapes = [(f"r_i = i^-{p:g}", np.arange(1, cfg.D + 1, dtype=float) ** -p) for p in cfg.power_exponents]
+shapes = [(f"r_i = i^-{p:g}", np.arange(1, cfg.D + 1, dtype=float) ** -p)
+          for p in cfg.power_exponents]
 shapes.append(("needle", np.r_[1.0, np.full(cfg.D - 1, 1e-6)]))
 for j, (name, r) in enumerate(shapes):
-    est = geo.gaussian_width(geo.support_ellipsoid(r), cfg.D, cfg.n_samples, seed=cfg.seed + 300 + j)
+    est = geo.gaussian_width(geo.support_ellipsoid(r), cfg.D, cfg.n_samples,
+                             seed=cfg.seed + 300 + j)
     s2 = float(np.sum(r ** 2))
-    ellipsoids.append({"shape": name, "sum r^2": s2, "w^2 / sum r^2": est.mean ** 2 / s2,
+    ellipsoids.append({"shape": name, "sum r^2": s2,
+                       "w^2 / sum r^2": est.mean ** 2 / s2,
                        "s.e.": 2 * est.mean * est.stderr / s2})
 
 # %% [markdown]
@@ -216,24 +233,50 @@ for j, (name, r) in enumerate(shapes):
 # %%
 sphere_sets = []
 for k in sorted({1, 2, cfg.D // 10, cfg.D // 2, cfg.D} - {0}):
-    est = geo.gaussian_width(geo.support_ball(1.0, esc.random_subspace(cfg.D, k, seed=cfg.seed + k)), cfg.D,
-                             cfg.n_samples, seed=cfg.seed + 400 + k)
-    sphere_sets.append({"set": f"great subsphere, k = {k}", "w": est, "reference": "k", "ref": float(k)})
-est = geo.gaussian_width(geo.support_orthant_sphere, cfg.D, cfg.n_samples, seed=cfg.seed + 500)
-sphere_sets.append({"set": "orthant ∩ sphere", "w": est, "reference": "δ = D/2", "ref": cfg.D / 2})
+    U = esc.random_subspace(cfg.D, k, seed=cfg.seed + k)
+    est = geo.gaussian_width(geo.support_ball(1.0, U), cfg.D, cfg.n_samples,
+                             seed=cfg.seed + 400 + k)
+    sphere_sets.append({"set": f"great subsphere, k = {k}", "w": est,
+                        "reference": "k", "ref": float(k)})
+est = geo.gaussian_width(geo.support_orthant_sphere, cfg.D, cfg.n_samples,
+                         seed=cfg.seed + 500)
+sphere_sets.append({"set": "orthant ∩ sphere", "w": est,
+                    "reference": "δ = D/2", "ref": cfg.D / 2})
 
 # %%
 axis = np.eye(cfg.D)[0]
 for a in cfg.cap_angles_deg:
-    est = geo.gaussian_width(geo.support_cap(axis, np.radians(a)), cfg.D, cfg.n_samples, seed=cfg.seed + 600 + int(a))
+    h = geo.support_cap(axis, np.radians(a))
+    est = geo.gaussian_width(
+        h, cfg.D, cfg.n_samples, seed=cfg.seed + 600 + int(a)
+    )
     delta = esc.statistical_dimension("circular", cfg.D, angle=np.radians(a))
-    sphere_sets.append({"set": f"cap, α = {a:g}°", "w": est, "reference": "δ(circular cone)", "ref": delta})
+    sphere_sets.append(
+        {
+            "set": f"cap, α = {a:g}°",
+            "w": est,
+            "reference": "δ(circular cone)",
+            "ref": delta,
+        }
+    )
 for m in cfg.n_points:
     P = np.random.default_rng(cfg.seed + m).standard_normal((m, cfg.D))
     P /= np.linalg.norm(P, axis=1, keepdims=True)
-    est = geo.gaussian_width(geo.support_points(P), cfg.D, min(cfg.n_samples, 1000), seed=cfg.seed + 700 + m)
-    sphere_sets.append({"set": f"{m} random points", "w": est, "reference": "2 log m (upper bound)",
-                        "ref": 2 * np.log(m), "m": m})
+    est = geo.gaussian_width(
+        geo.support_points(P),
+        cfg.D,
+        min(cfg.n_samples, 1000),
+        seed=cfg.seed + 700 + m,
+    )
+    sphere_sets.append(
+        {
+            "set": f"{m} random points",
+            "w": est,
+            "m": m,
+            "reference": "2 log m (upper bound)",
+            "ref": 2 * np.log(m),
+        }
+    )
 
 # %% [markdown]
 # ## Results
@@ -241,14 +284,14 @@ for m in cfg.n_points:
 # **Balls.** The estimates sit on the exact gamma-function curve; the paper's $r\sqrt d$ is
 # visibly too large for small $d$ (at $d = 1$ the exact width is $r\sqrt{2/\pi}$).
 
-# %%
+# %% tags=["hide-input"]
 ball_df = pd.DataFrame([{"d": b["d"], "w (sup form)": f"{b['w (sup form)']:.3f}",
                          "w (half mean width)": f"{b['w (half mean width of S-S)']:.3f}",
                          "exact r E||g_d||": round(b["exact r E||g_d||"], 3),
                          "paper r sqrt(d)": round(b["paper r sqrt(d)"], 3)} for b in balls])
 ball_df
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 dd = np.array([b["d"] for b in balls], dtype=float)
 plotting.estimates_with_references(
@@ -260,13 +303,23 @@ plotting.estimates_with_references(
     xlabel="dimension $d$ of the subspace holding the ball (count)",
     ylabel=f"Gaussian width $w$ (length units, $r$ = {cfg.radius:g})", log_x=True)
 ax.set_title(f"Ball of radius {cfg.radius:g} inside a $d$-dim subspace of $\\mathbb{{R}}^{{{cfg.D}}}$")
-plt.show()
+plotting.glue_figure("fig-ball-width", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-ball-width
+# :alt: Estimated Gaussian width of a ball against the dimension d of its subspace, on a log axis. The estimates lie on the exact curve; the r times square root of d curve lies above them, most visibly at small d.
+# :name: fig-ball-width
+#
+# Gaussian width of a ball of radius $r$ in a $d$-dimensional subspace: Monte-Carlo
+# estimates with error bars, the exact value $r\,\mathbb{E}\lVert g_d\rVert$ (solid) and the
+# approximation $r\sqrt d$ (dashed).
+# ```
 
 # %% [markdown]
 # **Equivalent forms.** The sup form, the half-mean-width form and the maximiser form give
 # the same width within their standard errors.
 
-# %%
+# %% tags=["hide-input"]
 pd.DataFrame([{"estimator": k, "w": f"{v:.3f}"} for k, v in forms.items()])
 
 # %% [markdown]
@@ -274,11 +327,11 @@ pd.DataFrame([{"estimator": k, "w": f"{v:.3f}"} for k, v in forms.items()])
 # (a needle), always between the corrected bounds; the bound as printed in the paper
 # ($\sqrt{2/\pi}$, dotted) is crossed.
 
-# %%
+# %% tags=["hide-input"]
 ell_df = pd.DataFrame(ellipsoids)
 ell_df.round(4)
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 x = np.arange(len(ellipsoids))
 plotting.estimates_with_references(
@@ -291,20 +344,31 @@ plotting.estimates_with_references(
     xlabel="ellipsoid shape", ylabel="$w(\\mathcal{E})^2 / \\sum_i r_i^2$ (dimensionless)")
 ax.set_xticks(x)
 ax.set_xticklabels(ell_df["shape"], rotation=30, ha="right")
+ax.legend(loc="lower left")  # the upper right holds the bound at 1
 ax.set_title(f"Squared width of ellipsoids in $\\mathbb{{R}}^{{{cfg.D}}}$ against Lemma B.1")
-plt.show()
+plotting.glue_figure("fig-ellipsoid-ratio", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-ellipsoid-ratio
+# :alt: The ratio of squared width to the sum of squared radii for seven ellipsoid shapes, falling from about 1 for a ball to about 0.64 for a needle, between the upper bound 1 and the corrected lower bound 2 over pi; the needle lies below the printed bound, the square root of 2 over pi.
+# :name: fig-ellipsoid-ratio
+#
+# $w(\mathcal E)^2/\sum_i r_i^2$ for power-law ellipsoids $r_i = i^{-p}$ and a needle, with
+# the bounds of the corrected lemma (solid: 1, dashed: $2/\pi$) and the lower bound as the
+# paper prints it (dotted: $\sqrt{2/\pi}$), which the needle breaks.
+# ```
 
 # %% [markdown]
 # **Squared width as a dimension.** For each subset of the unit sphere we print $w^2$ next
 # to the "dimension" theory assigns it: $k$ for a great subsphere, the statistical
 # dimension for cones, and the $2\log m$ ceiling for $m$ points.
 
-# %%
+# %% tags=["hide-input"]
 sph_df = pd.DataFrame([{"set": s["set"], "w": f"{s['w']:.3f}", "w^2": round(s["w"].mean ** 2, 2),
                         "reference": s["reference"], "reference value": round(s["ref"], 2)} for s in sphere_sets])
 sph_df
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 ref = np.array([s["ref"] for s in sphere_sets])
 w2 = np.array([s["w"].mean ** 2 for s in sphere_sets])
@@ -320,7 +384,17 @@ ax.set_xlabel("reference dimension: $k$, $\\delta(C)$, or $2\\log m$ (count)")
 ax.set_ylabel("squared Gaussian width $w(S)^2$ (count)")
 ax.set_title(f"Subsets of the unit sphere in $\\mathbb{{R}}^{{{cfg.D}}}$")
 ax.legend()
-plt.show()
+plotting.glue_figure("fig-sphere-dimension", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-sphere-dimension
+# :alt: Log-log scatter of squared Gaussian width against a reference dimension for great subspheres, the orthant, caps and random point sets. Subspheres, orthant and caps sit on the diagonal; the point sets sit below it.
+# :name: fig-sphere-dimension
+#
+# Squared width of subsets of the unit sphere against the dimension theory assigns them:
+# $k$ for great subspheres, the statistical dimension $\delta(C)$ for the orthant and caps
+# (all on the diagonal), and the ceiling $2\log m$ for $m$ random points (below it).
+# ```
 
 # %% [markdown]
 # ## Checks
@@ -328,8 +402,7 @@ plt.show()
 # Each assertion allows four standard errors of Monte-Carlo noise (plus a stated slack where
 # theory only brackets the answer).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for b in balls:
     for key in ("w (sup form)", "w (half mean width of S-S)"):
         assert b[key].within(b["exact r E||g_d||"], 4.0), f"ball d={b['d']}: {key} {b[key]} vs exact"
@@ -338,8 +411,7 @@ gd = geo.expected_gaussian_norm(cfg.D)
 assert cfg.D / np.sqrt(cfg.D + 1) <= gd <= np.sqrt(cfg.D), "E||g|| outside [D/sqrt(D+1), sqrt(D)]"
 print("D/sqrt(D+1) <= E||g_D|| <= sqrt(D):", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 def agree(a, b, n=4.0):
     return abs(a.mean - b.mean) <= n * np.hypot(a.stderr, b.stderr)
 
@@ -348,8 +420,7 @@ assert agree(forms["points: sup form"], forms["points: half mean width"]), "sup 
 assert agree(forms["ellipsoid: support function"], forms["ellipsoid: maximiser"]), "support vs maximiser disagree"
 print("equivalent forms agree within 4 s.e.:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 lo, hi = 2 / np.pi, 1.0
 for row in ellipsoids:
     r, se = row["w^2 / sum r^2"], row["s.e."]
@@ -360,8 +431,7 @@ assert abs(needle["w^2 / sum r^2"] - 2 / np.pi) <= 4 * needle["s.e."] + 1e-3, "n
 print("ellipsoids within [2/pi, 1] * sum r^2:", True)
 print("needle breaks the printed sqrt(2/pi) squared bound:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for s in sphere_sets:
     w, se2 = s["w"], 2 * abs(s["w"].mean) * s["w"].stderr
     if s["set"].startswith("great subsphere"):
@@ -373,7 +443,7 @@ for s in sphere_sets:
         assert w.mean <= np.sqrt(2 * np.log(s["m"])) + 4 * w.stderr, f"{s['set']}: w above sqrt(2 log m)"
 print("sphere sets: w^2 matches k, [δ-1, δ], and the sqrt(2 log m) ceiling:", True)
 
-# %%
+# %% tags=["hide-input"]
 print(f"chapter ran in {time.time() - t_start:.0f} s")
 
 # %% [markdown]

@@ -43,7 +43,7 @@ R_values = [1.1, 1.5, 2.0, 4.0]  # distances R from the initialisation to the ba
 n_width_samples = 20000  # Monte-Carlo Gaussian vectors per width estimate (count)
 seed = 0  # seed of numpy.random.default_rng (integer)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import matplotlib.pyplot as plt
@@ -72,10 +72,13 @@ cfg
 # about the span). The question is whether $Y$ meets a given closed set $S$ on the unit
 # sphere $S^{D-1}$.
 #
-# ```{prf:theorem} Escape through a mesh (Gordon, 1988)
+# ```{prf:theorem} Escape through a mesh (Gordon, 1988; the paper's Theorem 3.1)
 # :label: thm-gordon
+# :nonumber:
+#
 # Let $S \subset S^{D-1}$ be closed and let $Y$ be a uniformly random subspace of
 # codimension $k = D - d$. If $k/\sqrt{k+1} > w(S)$, then
+#
 # $$
 # \mathbb{P}(Y\cap S = \emptyset) \;\ge\; 1 - 3.5\,\exp\!\Big[-\big(k/\sqrt{k+1} - w(S)\big)^2/18\Big].
 # $$
@@ -103,10 +106,12 @@ cfg
 # probability zero otherwise. When they miss, the distance between them is the length of
 # the component of $\Delta = y_0 - x_0$ orthogonal to a uniformly random
 # $(d+n)$-dimensional subspace, so
+#
 # $$
 # \mathbb{E}\,\mathrm{dist}(A, B)^2 = \lVert\Delta\rVert^2\,\frac{D - n - d}{D}
 # \qquad (d + n < D),
 # $$
+#
 # whenever the direction of $\Delta$ is independent of the subspaces. The appendix reaches
 # the same conclusion ($\propto\sqrt{(D-n-d)/D}$ for the distance) but an intermediate line
 # writes the squared projection as $\lVert x_0\rVert^2 (s-d)^2/D$ with $s = D - n$; the
@@ -123,9 +128,11 @@ cfg
 # $d^* \approx D - d_{\mathrm{local}}$ (eq. 3.3). For a ball of radius $\rho$ whose centre
 # sits at distance $R > \rho$ from $w_0$, the projected set is a spherical cap of half-angle
 # $\alpha = \arcsin(\rho/R)$, so
+#
 # $$
 # d_{\mathrm{local}} \approx \delta(\mathrm{Circ}_D(\alpha)) \approx D\,\frac{\rho^2}{R^2} + 1 - 2\frac{\rho^2}{R^2} .
 # $$
+#
 # Halving the distance quadruples the local angular dimension (until it saturates at $D$),
 # and lowers the threshold dimension by the same amount: the "moon in the night sky"
 # picture of Section 3.1. For comparison, the paper's per-axis tip estimate used for the
@@ -147,7 +154,9 @@ cfg
 # %%
 alpha = np.radians(cfg.cap_angle_deg)
 axis = np.eye(cfg.D)[0]
-w_cap = geo.gaussian_width(geo.support_cap(axis, alpha), cfg.D, cfg.n_width_samples, seed=cfg.seed + 1)
+w_cap = geo.gaussian_width(
+    geo.support_cap(axis, alpha), cfg.D, cfg.n_width_samples, seed=cfg.seed + 1
+)
 d_grid = np.arange(0, cfg.D + 1, 2)
 cap_exact = esc.cap_hit_probability(cfg.D, d_grid, alpha)
 cap_bound = esc.escape_bound(cfg.D, d_grid, max(w_cap.mean, 0.0))
@@ -164,8 +173,12 @@ rng = np.random.default_rng(cfg.seed + 2)
 axes_u = rng.standard_normal((cfg.n_caps, cfg.D))
 axes_u /= np.linalg.norm(axes_u, axis=1, keepdims=True)
 alpha_u = alpha / 2
-w_union = geo.gaussian_width(geo.support_union(*[geo.support_cap(a, alpha_u) for a in axes_u]), cfg.D,
-                             cfg.n_width_samples, seed=cfg.seed + 3)
+w_union = geo.gaussian_width(
+    geo.support_union(*[geo.support_cap(a, alpha_u) for a in axes_u]),
+    cfg.D,
+    cfg.n_width_samples,
+    seed=cfg.seed + 3,
+)
 union_bound = esc.escape_bound(cfg.D, d_grid, max(w_union.mean, 0.0))
 
 # %% [markdown]
@@ -177,18 +190,21 @@ union_bound = esc.escape_bound(cfg.D, d_grid, max(w_union.mean, 0.0))
 # distance from $c$ to it, $\lVert (I - QQ^\top)(c - w_0)\rVert$, is at most $\rho$).
 
 # %%
-centres = {R: np.r_[R, np.zeros(cfg.D - 1)] for R in cfg.R_values}  # w0 at the origin
+centres = {R: np.r_[R, np.zeros(cfg.D - 1)] for R in cfg.R_values}  # w0 = 0
 hits = {"cap": [], "union": [], **{R: [] for R in cfg.R_values}}
 for d in d_grid:
     if d == 0:
         for key in hits:
             hits[key].append(0.0)
         continue
-    Q = esc.random_subspace(cfg.D, int(d), n=cfg.n_trials, seed=cfg.seed + 10 + int(d))
+    seed_d = cfg.seed + 10 + int(d)
+    Q = esc.random_subspace(cfg.D, int(d), n=cfg.n_trials, seed=seed_d)
     hits["cap"].append(esc.subspace_hits_cap(Q, axis, alpha).mean())
-    hits["union"].append(np.any([esc.subspace_hits_cap(Q, a, alpha_u) for a in axes_u], axis=0).mean())
+    in_caps = [esc.subspace_hits_cap(Q, a, alpha_u) for a in axes_u]
+    hits["union"].append(np.any(in_caps, axis=0).mean())
     for R, c in centres.items():
-        resid = c - np.einsum("nDk,nk->nD", Q, Q[:, 0, :] * R)  # Q^T c = R * (first row of Q)
+        # Q^T c = R * (first row of Q), so the residual of c is:
+        resid = c - np.einsum("nDk,nk->nD", Q, Q[:, 0, :] * R)
         hits[R].append(np.mean(np.linalg.norm(resid, axis=1) <= cfg.ball_radius))
 hits = {k: np.array(v) for k, v in hits.items()}
 cap_sim, union_sim = hits["cap"], hits["union"]
@@ -209,11 +225,17 @@ for d in range(0, cfg.D + 1, 5):
         U = rng.standard_normal((cfg.D, d))
         V = rng.standard_normal((cfg.D, cfg.affine_n))
         dist = esc.affine_subspace_distance(x0, U, y0, V)
-        dist2.append(dist ** 2)
-        ratio.append(dist ** 2 / np.sum((y0 - x0) ** 2))
-    aff_rows.append({"d": d, "meet fraction": np.mean(np.array(dist2) < 1e-16 * cfg.D),
-                     "E dist^2/|Δ|^2": np.mean(ratio), "s.e.": np.std(ratio, ddof=1) / np.sqrt(len(ratio)),
-                     "theory": max(cfg.D - cfg.affine_n - d, 0) / cfg.D})
+        dist2.append(dist**2)
+        ratio.append(dist**2 / np.sum((y0 - x0) ** 2))
+    aff_rows.append(
+        {
+            "d": d,
+            "meet fraction": np.mean(np.array(dist2) < 1e-16 * cfg.D),
+            "E dist^2/|Δ|^2": np.mean(ratio),
+            "s.e.": np.std(ratio, ddof=1) / np.sqrt(len(ratio)),
+            "theory": max(cfg.D - cfg.affine_n - d, 0) / cfg.D,
+        }
+    )
 aff = pd.DataFrame(aff_rows)
 
 # %% [markdown]
@@ -226,9 +248,23 @@ aff = pd.DataFrame(aff_rows)
 
 # %%
 d_orth = np.arange(0, cfg.D_orthant + 1, 3)
-orth_sim = np.array([esc.subspace_hits_orthant(esc.random_subspace(cfg.D_orthant, int(d), n=n_lp_trials,
-                                                                   seed=cfg.seed + 30 + int(d))).mean()
-                     if d > 0 else 0.0 for d in d_orth])
+orth_sim = np.array(
+    [
+        (
+            esc.subspace_hits_orthant(
+                esc.random_subspace(
+                    cfg.D_orthant,
+                    int(d),
+                    n=n_lp_trials,
+                    seed=cfg.seed + 30 + int(d),
+                )
+            ).mean()
+            if d > 0
+            else 0.0
+        )
+        for d in d_orth
+    ]
+)
 orth_exact = esc.orthant_hit_probability(cfg.D_orthant, d_orth)
 
 # %% [markdown]
@@ -239,12 +275,27 @@ orth_exact = esc.orthant_hit_probability(cfg.D_orthant, d_orth)
 trans_rows = []
 for Dk in cfg.orthant_dims:
     dk = np.arange(0, Dk + 1)
-    for name, prob, centre in [("orthant", esc.orthant_hit_probability(Dk, dk), Dk / 2),
-                               (f"cap {cfg.cap_angle_deg:g}°", esc.cap_hit_probability(Dk, dk, alpha),
-                                Dk - esc.statistical_dimension("circular", Dk, angle=alpha))]:
-        d10, d50, d90 = (esc.empirical_threshold(dk, prob, q) for q in (0.1, 0.5, 0.9))
-        trans_rows.append({"cone": name, "D": Dk, "D - δ": centre, "d at 50%": d50,
-                           "10-90% width": d90 - d10, "width / sqrt(D)": (d90 - d10) / np.sqrt(Dk)})
+    for name, prob, centre in [
+        ("orthant", esc.orthant_hit_probability(Dk, dk), Dk / 2),
+        (
+            f"cap {cfg.cap_angle_deg:g}°",
+            esc.cap_hit_probability(Dk, dk, alpha),
+            Dk - esc.statistical_dimension("circular", Dk, angle=alpha),
+        ),
+    ]:
+        d10, d50, d90 = (
+            esc.empirical_threshold(dk, prob, q) for q in (0.1, 0.5, 0.9)
+        )
+        trans_rows.append(
+            {
+                "cone": name,
+                "D": Dk,
+                "D - δ": centre,
+                "d at 50%": d50,
+                "10-90% width": d90 - d10,
+                "width / sqrt(D)": (d90 - d10) / np.sqrt(Dk),
+            }
+        )
 trans = pd.DataFrame(trans_rows)
 
 # %% [markdown]
@@ -257,13 +308,28 @@ trans = pd.DataFrame(trans_rows)
 ball_rows, ball_curves = [], {}
 for i, R in enumerate(cfg.R_values):
     a_R = np.arcsin(cfg.ball_radius / R)
-    w_proj = geo.gaussian_width(geo.support_cap(axis, a_R), cfg.D, cfg.n_width_samples, seed=cfg.seed + 5 + i)
+    w_proj = geo.gaussian_width(
+        geo.support_cap(axis, a_R),
+        cfg.D,
+        cfg.n_width_samples,
+        seed=cfg.seed + 5 + i,
+    )
     ball_curves[R] = hits[R]
-    ball_rows.append({"R": R, "cap half-angle (deg)": np.degrees(a_R), "d_local = w^2": w_proj.mean ** 2,
-                      "s.e.": 2 * w_proj.mean * w_proj.stderr,
-                      "δ(cap cone)": esc.statistical_dimension("circular", cfg.D, angle=a_R),
-                      "tip estimate Dρ²/(R²+ρ²)": cfg.D * cfg.ball_radius ** 2 / (R ** 2 + cfg.ball_radius ** 2),
-                      "d at 50% (simulated)": esc.empirical_threshold(d_grid, hits[R], 0.5)})
+    ball_rows.append(
+        {
+            "R": R,
+            "cap half-angle (deg)": np.degrees(a_R),
+            "d_local = w^2": w_proj.mean**2,
+            "s.e.": 2 * w_proj.mean * w_proj.stderr,
+            "δ(cap cone)": esc.statistical_dimension(
+                "circular", cfg.D, angle=a_R
+            ),
+            "tip estimate Dρ²/(R²+ρ²)": cfg.D
+            * cfg.ball_radius**2
+            / (R**2 + cfg.ball_radius**2),
+            "d at 50% (simulated)": esc.empirical_threshold(d_grid, hits[R], 0.5),
+        }
+    )
 ball_df = pd.DataFrame(ball_rows)
 ball_df["D - d_local"] = cfg.D - ball_df["d_local = w^2"]
 
@@ -274,7 +340,7 @@ ball_df["D - d_local"] = cfg.D - ball_df["d_local = w^2"]
 # valid but loose ceiling: at this $D$ it only becomes informative for very small $d$. The
 # transition sits at $D - w(S)^2$ (dotted), where theory puts it.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 plotting.hit_probability_curves(
     ax, {f"simulated ({cfg.n_trials} subspaces per d)": (d_grid, cap_sim),
@@ -284,7 +350,15 @@ plotting.hit_probability_curves(
     styles={"exact (beta law)": {"color": "black", "marker": None, "lw": 1.0}},
     ylabel="P(random subspace meets the cap)")
 ax.set_title(f"Cap of half-angle {cfg.cap_angle_deg:g}° on $S^{{{cfg.D - 1}}}$, $w(S)^2$ = {w_cap.mean ** 2:.1f}")
-plt.show()
+plotting.glue_figure("fig-cap-hits", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-cap-hits
+# :alt: Probability that a random subspace meets a spherical cap, against its dimension d: simulated points on the exact S-shaped curve, rising from 0 to 1 around the dotted line at D minus the squared width; Gordon's bound, dashed, stays above both.
+# :name: fig-cap-hits
+#
+# A spherical cap on the unit sphere (half-angle and width in the title): the share of random $d$-dimensional subspaces that meet it (points), the exact beta-law probability (solid), the ceiling on $\\mathbb{P}(\\text{hit})$ that Gordon's theorem implies (dashed) and $D - w(S)^2$ (dotted).
+# ```
 
 # %% [markdown]
 # **A union of caps.** The union is much wider than any one of its caps, but it is not
@@ -294,12 +368,19 @@ plt.show()
 # The table below prints the three numbers.
 
 # %%
-union_table = pd.DataFrame([{"D - w(union)^2": cfg.D - w_union.mean ** 2,
-                             "simulated d at 50%": esc.empirical_threshold(d_grid, union_sim, 0.5),
-                             "D - δ(one small cap)": cfg.D - esc.statistical_dimension("circular", cfg.D, angle=alpha_u)}])
+union_table = pd.DataFrame(
+    [
+        {
+            "D - w(union)^2": cfg.D - w_union.mean**2,
+            "simulated d at 50%": esc.empirical_threshold(d_grid, union_sim, 0.5),
+            "D - δ(one small cap)": cfg.D
+            - esc.statistical_dimension("circular", cfg.D, angle=alpha_u),
+        }
+    ]
+)
 union_table.round(1)
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 plotting.hit_probability_curves(
     ax, {"simulated": (d_grid, union_sim)},
@@ -307,13 +388,21 @@ plotting.hit_probability_curves(
     thresholds={f"$D - w(S)^2$ = {cfg.D - w_union.mean ** 2:.1f}": cfg.D - w_union.mean ** 2},
     ylabel="P(random subspace meets the union)")
 ax.set_title(f"Union of {cfg.n_caps} caps of half-angle {np.degrees(alpha_u):g}°, $w(S)^2$ = {w_union.mean ** 2:.1f}")
-plt.show()
+plotting.glue_figure("fig-union-hits", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-union-hits
+# :alt: Probability that a random subspace meets a union of small caps, against d: the simulated curve rises well to the right of the dotted line at D minus the squared width of the union; Gordon's bound, dashed, stays above it.
+# :name: fig-union-hits
+#
+# A union of small caps (not convex): the simulated hitting probability (points), Gordon's ceiling (dashed) and $D - w(S)^2$ of the union (dotted). The transition comes later than the width alone predicts.
+# ```
 
 # %% [markdown]
 # **Two affine subspaces.** They meet in every trial once $d \ge D - n$ and never before;
 # the squared distance falls linearly to zero as $(D - n - d)/D$.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 plotting.estimates_with_references(
     ax, aff["d"], {"simulated $\\mathrm{dist}^2/\\|\\Delta\\|^2$": (aff["E dist^2/|Δ|^2"], aff["s.e."])},
@@ -323,13 +412,21 @@ plotting.estimates_with_references(
     xlabel="dimension $d$ of the random affine subspace A (count)", ylabel="fraction (dimensionless)")
 ax.axvline(cfg.D - cfg.affine_n, **plotting.THEORY_STYLES["threshold"])
 ax.set_title(f"A (dim d) and B (dim n = {cfg.affine_n}) in $\\mathbb{{R}}^{{{cfg.D}}}$; dotted: d = D - n")
-plt.show()
+plotting.glue_figure("fig-affine", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-affine
+# :alt: Two random affine subspaces: the mean squared distance between them falls linearly to zero at d = D minus n, on the theoretical line, and the fraction of pairs that meet jumps from 0 to 1 there.
+# :name: fig-affine
+#
+# Two random affine subspaces $A$ (dimension $d$) and $B$ (dimension $n$): mean squared distance relative to $\\lVert\\Delta\\rVert^2$ (points), its prediction $(D-n-d)_+/D$ (black) and the share of pairs that meet (green steps), which jumps at $d = D - n$ (dotted).
+# ```
 
 # %% [markdown]
 # **The orthant.** One LP per subspace reproduces the kinematic formula; the transition is
 # centred at $D/2 = D - \delta$.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 plotting.hit_probability_curves(
     ax, {f"simulated (LP, {n_lp_trials} subspaces per d)": (d_orth, orth_sim),
@@ -338,7 +435,15 @@ plotting.hit_probability_curves(
     styles={"exact (kinematic formula)": {"color": "black", "marker": None, "lw": 1.0}},
     ylabel="P(random subspace meets the orthant)")
 ax.set_title(f"Nonnegative orthant in $\\mathbb{{R}}^{{{cfg.D_orthant}}}$, δ = D/2")
-plt.show()
+plotting.glue_figure("fig-orthant", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-orthant
+# :alt: Probability that a random subspace meets the nonnegative orthant, against d: one linear program per subspace reproduces the exact kinematic-formula curve, centred at D over 2.
+# :name: fig-orthant
+#
+# The nonnegative orthant: hitting probability from one linear program per random subspace (points) against the exact conic kinematic formula (solid); the transition is centred at $D - \\delta = D/2$ (dotted).
+# ```
 
 # %% [markdown]
 # **Transition width grows like $\sqrt D$.** The 10%–90% window divided by $\sqrt D$ settles
@@ -348,7 +453,7 @@ plt.show()
 # %%
 trans.round(2)
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 for Dk in cfg.orthant_dims:
     dk = np.arange(0, Dk + 1)
@@ -358,21 +463,37 @@ ax.set_xlabel("$(d - (D - \\delta)) / \\sqrt{D}$ (dimensionless)")
 ax.set_ylabel("P(random subspace meets the orthant)")
 ax.set_title("Exact hitting curves collapse when d is measured in units of $\\sqrt{D}$")
 ax.legend()
-plt.show()
+plotting.glue_figure("fig-orthant-collapse", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-orthant-collapse
+# :alt: Exact hitting curves of the orthant for five ambient dimensions, plotted against (d minus D over 2) divided by the square root of D: the curves lie on top of each other.
+# :name: fig-orthant-collapse
+#
+# Exact hitting curves of the orthant for growing $D$, with $d$ measured from $D - \\delta$ in units of $\\sqrt D$: they coincide, so the transition's width grows like $\\sqrt D$.
+# ```
 
 # %% [markdown]
 # **Getting closer makes the set easier to hit.** The same ball seen from a shorter distance
 # projects to a bigger cap on the sphere of directions, so its local angular dimension
 # grows and the threshold $D - d_{\mathrm{local}}$ moves left.
 
-# %%
+# %% tags=["hide-input"]
 fig, ax = plt.subplots(figsize=(6.5, 3.6))
 plotting.projection_sketch(ax, [1.6, 2.5, 4.0], radius=0.6)  # a schematic, not the experiment's sizes
 ax.set_ylim(-1.2, 2.2)
 ax.set_title("Schematic: directions from $w_0$ into a ball; nearer balls subtend bigger arcs")
-plt.show()
+plotting.glue_figure("fig-projection-sketch", fig)
 
-# %%
+# %% [markdown]
+# ```{glue:figure} fig-projection-sketch
+# :alt: Schematic: three balls at different distances from the point w0 and the arcs of directions from w0 that enter each ball; the nearest ball subtends the widest arc.
+# :name: fig-projection-sketch
+#
+# Schematic (not to the experiment's scale): the directions from $w_0$ that enter a ball form an arc of the circle of directions, wider the nearer the ball.
+# ```
+
+# %% tags=["hide-input"]
 fig, ax = plt.subplots()
 colors = plt.cm.viridis(np.linspace(0.15, 0.85, len(cfg.R_values)))
 curves = {f"R = {R:g}": (d_grid, ball_curves[R]) for R in cfg.R_values}
@@ -382,7 +503,15 @@ styles.update({k: {"color": col} for k, col in zip(thr, colors)})
 plotting.hit_probability_curves(ax, curves, thresholds=thr, styles=styles,
                                 ylabel="P(affine subspace through $w_0$ hits the ball)")
 ax.set_title(f"Ball of radius {cfg.ball_radius:g} at distance R from $w_0$, D = {cfg.D}")
-plt.show()
+plotting.glue_figure("fig-ball-distance", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-ball-distance
+# :alt: Probability that a random affine subspace through w0 hits a ball, against d, for four distances R: the nearer the ball, the further left the curve, each centred near its predicted threshold D minus d_local.
+# :name: fig-ball-distance
+#
+# Hitting probability of a ball of radius $\\rho$ from affine subspaces through $w_0$, for four distances $R$ (colours), with the predicted thresholds $D - d_{\\mathrm{local}}$ (dotted, same colours).
+# ```
 
 # %%
 ball_df.round(2)
@@ -390,8 +519,7 @@ ball_df.round(2)
 # %% [markdown]
 # ## Checks
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 se_bin = lambda p, n: np.sqrt(np.maximum(p * (1 - p), 1.0 / n) / n)  # noqa: E731
 assert np.all(np.abs(cap_sim - cap_exact) <= 4 * se_bin(cap_exact, cfg.n_trials)), "cap: simulation vs beta law"
 assert np.all(cap_sim <= cap_bound + 4 * se_bin(cap_bound, cfg.n_trials)), "cap: Gordon's bound violated"
@@ -405,16 +533,14 @@ u = union_table.iloc[0]
 assert u["D - w(union)^2"] < u["simulated d at 50%"] < u["D - δ(one small cap)"], "union: 50% point not between"
 print("union of caps: Gordon's bound holds; 50% point between D - w^2 and one cap's threshold:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 meet = aff["meet fraction"].to_numpy()
 assert np.all(meet[aff["d"] >= cfg.D - cfg.affine_n] == 1.0), "affine: some pairs with d + n >= D did not meet"
 assert np.all(meet[aff["d"] < cfg.D - cfg.affine_n] == 0.0), "affine: some pairs with d + n < D met"
 assert np.all(np.abs(aff["E dist^2/|Δ|^2"] - aff["theory"]) <= 4 * aff["s.e."] + 1e-12), "affine: E dist^2 off"
 print("affine subspaces meet exactly when d + n >= D; E dist^2 = |Δ|^2 (D-n-d)/D:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 assert np.all(np.abs(orth_sim - orth_exact) <= 4 * se_bin(orth_exact, n_lp_trials)), "orthant: LP vs kinematic formula"
 for name, grp in trans.groupby("cone"):
     assert np.all(np.abs(grp["d at 50%"] - grp["D - δ"]) <= 1.5), f"{name}: 50% point not at D - δ"
@@ -424,8 +550,7 @@ print("orthant: LP simulation matches the kinematic formula:", True)
 print("transitions centred at D - δ, 10-90% width proportional to sqrt(D):", True)
 print("orthant width / sqrt(D) at the largest D:", round(float(trans[trans.cone == "orthant"]["width / sqrt(D)"].iloc[-1]), 2))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for row in ball_rows:
     R = row["R"]
     exact = esc.cap_hit_probability(cfg.D, d_grid, np.arcsin(cfg.ball_radius / R))
@@ -437,7 +562,7 @@ thr_sorted = ball_df.sort_values("R")["d at 50% (simulated)"].to_numpy()
 assert np.all(np.diff(thr_sorted) > 0), "threshold should grow with the distance R"
 print("ball: hits follow the cap law, threshold at D - d_local, closer is easier:", True)
 
-# %%
+# %% tags=["hide-input"]
 print(f"chapter ran in {time.time() - t_start:.0f} s")
 
 # %% [markdown]

@@ -48,7 +48,7 @@ n_width_eps = 8  # loss thresholds at which the local angular dimension is estim
 n_width_inits = 10  # initialisations about which d_local is estimated, median taken (count)
 seed = 0  # seed of numpy.random.default_rng (integer)
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import matplotlib.pyplot as plt
@@ -80,10 +80,12 @@ cfg
 #
 # **What training in the subspace can reach.** The best loss in the subspace is a
 # $d$-dimensional least-squares problem,
+#
 # $$
 # \min_\theta \tfrac12 (w_0 + A\theta)^\top H (w_0 + A\theta), \qquad
 # (A^\top H A)\,\theta^* = -A^\top H w_0 ,
 # $$
+#
 # so whether the subspace meets $S(\epsilon)$ (eq. 2.3) can be decided exactly rather than
 # by running an optimiser. Because the Gaussian subspace is rotation invariant we may take
 # $H$ diagonal and $w_0$ a uniformly random direction of length $R$. Using the leading $d$
@@ -96,10 +98,12 @@ cfg
 # each axis tip of the ellipsoid, seen from $w_0$ at distance about $\sqrt{R^2 + r_i^2}$,
 # subtends an angle of about $r_i/\sqrt{R^2 + r_i^2}$, and treats the projected set like an
 # ellipsoid with those semi-axes, whose squared width is about the sum of squares:
+#
 # $$
 # d_{\mathrm{local}}(\epsilon, R) \gtrsim \sum_i \frac{r_i^2}{R^2 + r_i^2},
 # \qquad d^*(\epsilon) \lesssim D - \sum_i \frac{r_i^2}{R^2 + r_i^2}. \tag{3.4}
 # $$
+#
 # Two steps are heuristic. First, the extent of the projected set is set by rays tangent to
 # the ellipsoid, not by the axis tips; Appendix B.2 works this out in two dimensions. We
 # redid its algebra: for the ellipse $(x/a)^2 + ((y-R)/b)^2 = 1$, substituting a line
@@ -111,14 +115,16 @@ cfg
 # read $a = r_i = \sqrt{2\epsilon/\lambda_i}$. In $D$ dimensions $w_0$ lies on no principal
 # axis, so this 2-D picture is only suggestive.
 # Second, "squared width ≈ sum of squared semi-axes" holds only up to the constants of
-# {prf:ref}`lem-ellipsoid-width` ($2/\pi$ to 1). So eq. 3.4 is not a theorem; we test it.
+# {prf:ref}`the ellipsoid lemma <lem-ellipsoid-width>` of chapter 02 ($2/\pi$ to 1). So eq. 3.4 is not a theorem; we test it.
 #
 # **Our numerical local angular dimension.** A ray $w_0 + s z$ ($s > 0$) enters
 # $S(\epsilon)$ iff $\tfrac12 s^2 z^\top H z + s\,a^\top z + \mathcal L(w_0) - \epsilon \le 0$
 # has a positive root, with $a = H w_0$. For $\mathcal L(w_0) > \epsilon$ this is
+#
 # $$
 # a^\top z \le 0 \quad\text{and}\quad (a^\top z)^2 \ge 2(\mathcal L(w_0) - \epsilon)\, z^\top H z ,
 # $$
+#
 # a convex cone $K$ whose quadratic form $aa^\top - 2(\mathcal L(w_0)-\epsilon)H$ has exactly
 # one positive eigenvalue: an ellipsoidal cone. The projected set
 # $\mathrm{proj}_{w_0}(S(\epsilon))$ (eq. 3.1) is $K \cap S^{D-1}$, and the affine subspace
@@ -142,13 +148,15 @@ cfg
 # ### Exact subspace minima
 
 # %%
-spectra = {kind: quad.spectrum(kind, cfg.D, lam_hi=cfg.lam_hi, lam_lo=cfg.lam_lo) for kind in quad.SPECTRA}
+spectra = {kind: quad.spectrum(kind, cfg.D, lam_hi=cfg.lam_hi, lam_lo=cfg.lam_lo)
+           for kind in quad.SPECTRA}
 eps = cfg.epsilons
 d_all = np.arange(cfg.D + 1)
 sims = {}
 for i, (kind, lams) in enumerate(spectra.items()):
     for j, R in enumerate(cfg.R_values):
-        min_losses, w0s = quad.simulate_min_losses(lams, R, cfg.n_runs, seed=cfg.seed + 100 * i + j)
+        min_losses, w0s = quad.simulate_min_losses(lams, R, cfg.n_runs,
+                                                   seed=cfg.seed + 100 * i + j)
         P = quad.success_from_min_losses(min_losses, eps)
         sims[kind, R] = {"min_losses": min_losses, "w0s": w0s, "P": P,
                          "d_star": quad.threshold_curve(P, d_all, cfg.delta),
@@ -164,13 +172,16 @@ for i, (kind, lams) in enumerate(spectra.items()):
 
 # %%
 R_adam = cfg.R_values[len(cfg.R_values) // 2]
-d_adam = np.unique(np.linspace(cfg.D / (cfg.adam_n_d + 1), cfg.D * cfg.adam_n_d / (cfg.adam_n_d + 1),
-                               cfg.adam_n_d).round().astype(int))
+n_d = cfg.adam_n_d
+d_adam = np.linspace(cfg.D / (n_d + 1), cfg.D * n_d / (n_d + 1), n_d)
+d_adam = np.unique(d_adam.round().astype(int))
 adam = {}
 for i, (kind, lams) in enumerate(spectra.items()):
     w0s = sims[kind, R_adam]["w0s"][: cfg.adam_runs]
-    best, exact = quad.adam_min_losses(lams, w0s, d_adam, steps=cfg.adam_steps, lr=cfg.adam_lr, seed=cfg.seed + 50 + i)
-    adam[kind] = {"adam": best, "exact": exact, "P_adam": quad.success_from_min_losses(best, eps),
+    best, exact = quad.adam_min_losses(lams, w0s, d_adam, steps=cfg.adam_steps,
+                                       lr=cfg.adam_lr, seed=cfg.seed + 50 + i)
+    adam[kind] = {"adam": best, "exact": exact,
+                  "P_adam": quad.success_from_min_losses(best, eps),
                   "P_exact": quad.success_from_min_losses(exact, eps)}
 
 # %% [markdown]
@@ -189,53 +200,81 @@ rows = []
 for i, (kind, lams) in enumerate(spectra.items()):
     for j, R in enumerate(cfg.R_values):
         s = sims[kind, R]
-        inside = np.nonzero((s["d_half"] > 0.02 * cfg.D) & (s["d_half"] < 0.98 * cfg.D))[0]
-        pick = inside[np.linspace(0, inside.size - 1, min(cfg.n_width_eps, inside.size)).round().astype(int)]
-        pred, se = quad.local_angular_threshold(lams, s["w0s"][: cfg.n_width_inits], eps[pick], cfg.n_width_samples,
-                                                seed=cfg.seed + 10 * i + j)
+        dh = s["d_half"]
+        inside = np.nonzero((dh > 0.02 * cfg.D) & (dh < 0.98 * cfg.D))[0]
+        k_eps = min(cfg.n_width_eps, inside.size)
+        pick = inside[np.linspace(0, inside.size - 1, k_eps).round().astype(int)]
+        w0s = s["w0s"][: cfg.n_width_inits]
+        pred, se = quad.local_angular_threshold(
+            lams, w0s, eps[pick], cfg.n_width_samples, seed=cfg.seed + 10 * i + j)
         for k, e, p, sd in zip(pick, eps[pick], pred, se):
-            rows.append({"spectrum": kind, "R": R, "epsilon": e, "simulated d* (P_s >= 1-delta)": s["d_star"][k],
-                         "simulated d (P_s = 1/2)": s["d_half"][k], "eq. 3.4 bound": s["bound"][k],
+            rows.append({"spectrum": kind, "R": R, "epsilon": e,
+                         "simulated d* (P_s >= 1-delta)": s["d_star"][k],
+                         "simulated d (P_s = 1/2)": s["d_half"][k],
+                         "eq. 3.4 bound": s["bound"][k],
                          "D - d_local (numerical)": p, "s.e.": sd})
 comp = pd.DataFrame(rows)
 
 # %% [markdown]
 # ## Results
 #
-# **Phase diagrams.** Each row is one spectrum; the first panel shows its eigenvalues, the
-# next three the exact $P_s(d, \epsilon, R)$ (white 0, black 1) with the simulated
-# threshold $d^*$ (solid red) and the eq. 3.4 bound (dashed orange), and the last panel
-# superimposes the thresholds for the three distances.
+# **Phase diagrams.** One figure per spectrum: the top row shows the exact
+# $P_s(d, \epsilon, R)$ at the three distances (white 0, black 1) with the simulated
+# threshold $d^*$ (solid red) and the eq. 3.4 bound (dashed orange); below, the spectrum
+# itself and the thresholds of the three distances superimposed.
 
-# %%
+# %% tags=["hide-input"]
 colors_R = dict(zip(cfg.R_values, plt.cm.viridis(np.linspace(0.1, 0.8, len(cfg.R_values)))))
+eps_label = "loss threshold $\\epsilon$ (loss units)"
+n_R = len(cfg.R_values)
 for kind, lams in spectra.items():
-    fig, axes = plt.subplots(1, 2 + len(cfg.R_values), figsize=(4.0 * (2 + len(cfg.R_values)), 3.6))
-    axes[0].plot(np.arange(1, cfg.D + 1), lams, color="black")
-    axes[0].set_yscale("log")
-    axes[0].set_xlabel("eigenvalue index $i$")
-    axes[0].set_ylabel("Hessian eigenvalue $\\lambda_i$ (loss / length²)")
-    axes[0].set_title(f"{kind} spectrum, D = {cfg.D}")
+    top = [f"R{i}" for i in range(n_R)]
+    fig, panel = plt.subplot_mosaic([[k for k in top for _ in (0, 1)], ["spec"] * n_R + ["thr"] * n_R],
+                                    figsize=(3.5 * n_R, 7.6), layout="constrained")
+    panel["spec"].plot(np.arange(1, cfg.D + 1), lams, color="black")
+    panel["spec"].set_yscale("log")
+    panel["spec"].set_xlabel("eigenvalue index $i$")
+    panel["spec"].set_ylabel("Hessian eigenvalue $\\lambda_i$ (loss / length²)")
+    panel["spec"].set_title(f"{kind} spectrum, D = {cfg.D}")
     curves, styles = {}, {}
-    for ax, R in zip(axes[1:-1], cfg.R_values):
-        s = sims[kind, R]
-        plotting.success_heatmap(ax, d_all, eps, s["P"], level_label="loss threshold $\\epsilon$ (loss units)",
+    for key, R in zip(top, cfg.R_values):
+        ax, s = panel[key], sims[kind, R]
+        plotting.success_heatmap(ax, d_all, eps, s["P"], level_label=eps_label if key == top[0] else "",
                                  d_star=s["d_star"], log_d=False, colorbar=(R == cfg.R_values[-1]),
                                  title=f"R = {R:g} ({cfg.n_runs} runs, exact minimum)")
         ax.plot(s["bound"], eps, color=plotting.METHOD_COLORS["theory"], ls="--", lw=1.6, label="eq. 3.4 bound")
         ax.set_yscale("log")
-        ax.legend(loc="lower left", fontsize=7)
+        ax.legend(loc="lower left")
         curves[f"simulated, R = {R:g}"] = (eps, s["d_star"])
         curves[f"eq. 3.4, R = {R:g}"] = (eps, s["bound"])
         styles[f"simulated, R = {R:g}"] = {"color": colors_R[R]}
         styles[f"eq. 3.4, R = {R:g}"] = {"color": colors_R[R], "ls": "--"}
-    plotting.threshold_curves(axes[-1], curves, level_label="loss threshold $\\epsilon$ (loss units)", log_d=False,
-                              styles=styles)
-    axes[-1].set_yscale("log")
-    axes[-1].set_xlim(0, cfg.D)
-    axes[-1].set_title(f"$d^*$ at $\\delta$ = {cfg.delta:g}: simulated (solid), eq. 3.4 (dashed)")
-    fig.tight_layout()
-    plt.show()
+    plotting.threshold_curves(panel["thr"], curves, level_label=eps_label, log_d=False, styles=styles)
+    panel["thr"].set_yscale("log")
+    panel["thr"].set_xlim(0, cfg.D)
+    panel["thr"].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3)  # off the curves
+    panel["thr"].set_title(f"$d^*$ at $\\delta$ = {cfg.delta:g}: simulated (solid), eq. 3.4 (dashed)")
+    plotting.glue_figure(f"fig-phase-{kind}", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-phase-bimodal
+# :alt: Bimodal spectrum. Three black-and-white heat maps of the success probability over d and epsilon, one per distance R, each with the simulated threshold in red and the eq. 3.4 bound dashed in orange; below, the two-level eigenvalue spectrum and the thresholds of the three distances, which move right as R grows.
+# :name: fig-phase-bimodal
+# :figclass: full-width
+#
+# Bimodal spectrum (half the eigenvalues at $\lambda_{hi}$, half at $\lambda_{lo}$). Top:
+# exact success probability at three distances $R$, with the simulated $d^*$ (red) and
+# eq. 3.4 (dashed orange). Bottom: the spectrum, and all thresholds together (colour: $R$).
+# ```
+#
+# ```{glue:figure} fig-phase-bulk
+# :alt: Continuous bulk spectrum. Three heat maps of the success probability over d and epsilon, one per distance R, with the simulated threshold and the eq. 3.4 bound; below, the log-uniform eigenvalue spectrum and the thresholds of the three distances.
+# :name: fig-phase-bulk
+# :figclass: full-width
+#
+# The same for a continuous bulk of eigenvalues, log-uniformly spaced between
+# $\lambda_{lo}$ and $\lambda_{hi}$.
+# ```
 
 # %% [markdown]
 # **Exact minimum versus Adam.** On the same subspaces, Adam's best loss is never below the
@@ -243,19 +282,28 @@ for kind, lams in spectra.items():
 # remove sits in shallow directions, which Adam has not finished descending within its step
 # budget, so there its map is slightly pessimistic (the table gives the loss ratios).
 
-# %%
-fig, axes = plt.subplots(1, 4, figsize=(16, 3.4))
-for col, kind in enumerate(spectra):
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(len(spectra), 2, figsize=(8.6, 3.2 * len(spectra)), layout="constrained",
+                         squeeze=False)
+for row, kind in enumerate(spectra):
     for k, key in enumerate(("P_exact", "P_adam")):
-        ax = axes[2 * col + k]
-        plotting.success_heatmap(ax, d_adam, eps, adam[kind][key], level_label="loss threshold $\\epsilon$ (loss units)",
+        ax = axes[row, k]
+        plotting.success_heatmap(ax, d_adam, eps, adam[kind][key], level_label=eps_label if k == 0 else "",
                                  log_d=False, colorbar=(k == 1),
                                  title=f"{kind}, R = {R_adam:g}: {'exact minimum' if k == 0 else 'Adam'}")
         ax.set_yscale("log")
-fig.tight_layout()
-plt.show()
+plotting.glue_figure("fig-adam", fig)
 
-# %%
+# %% [markdown]
+# ```{glue:figure} fig-adam
+# :alt: Four heat maps of the success probability over d and epsilon at the middle distance: for each spectrum, the exact subspace minimum on the left and Adam on the right; the pairs look almost the same, Adam's slightly lighter at the largest d.
+# :name: fig-adam
+#
+# Success probability at the middle distance $R$, from the exact minimum of each subspace
+# (left) and from Adam on the same subspaces (right), one row per spectrum.
+# ```
+
+# %% tags=["hide-input"]
 gap = pd.DataFrame([{"spectrum": kind, "d": int(d),
                      "median L_exact / L(w0)": float(np.median(adam[kind]["exact"][:, j] / l0)),
                      "median L_Adam / L(w0)": float(np.median(adam[kind]["adam"][:, j] / l0)),
@@ -270,8 +318,8 @@ gap.round(4)
 # numerical $D - d_{\mathrm{local}}$ (purple), both against the simulated 50% point and the
 # simulated $d^*$ at $1-\delta$.
 
-# %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained")
 for ax, target in zip(axes, ["simulated d (P_s = 1/2)", "simulated d* (P_s >= 1-delta)"]):
     plotting.predicted_vs_simulated(
         ax, {"eq. 3.4 bound": (comp[target], comp["eq. 3.4 bound"]),
@@ -280,10 +328,19 @@ for ax, target in zip(axes, ["simulated d (P_s = 1/2)", "simulated d* (P_s >= 1-
         styles={"eq. 3.4 bound": {"color": plotting.METHOD_COLORS["theory"]},
                 "$D - d_{local}$ (numerical)": {"color": plotting.METHOD_COLORS["lottery_subspace"]}})
     ax.set_title(f"D = {cfg.D}: predictions against the simulation")
-fig.tight_layout()
-plt.show()
+plotting.glue_figure("fig-predictions", fig)
 
-# %%
+# %% [markdown]
+# ```{glue:figure} fig-predictions
+# :alt: Two scatter plots of predicted against simulated threshold dimension, for the 50 percent point (left) and for d star (right): the numerical local-angular-dimension predictions lie on the diagonal, the eq. 3.4 points lie above it, far above at large epsilon or small R.
+# :name: fig-predictions
+#
+# Predicted against simulated threshold dimension for every spectrum, distance and selected
+# $\epsilon$: eq. 3.4 (orange) and our numerical $D - d_{\mathrm{local}}$ (purple), against
+# the simulated 50% point (left) and $d^*$ at $1-\delta$ (right); the diagonal is exact.
+# ```
+
+# %% tags=["hide-input"]
 summary = []
 for target in ["simulated d (P_s = 1/2)", "simulated d* (P_s >= 1-delta)"]:
     for name in ["eq. 3.4 bound", "D - d_local (numerical)"]:
@@ -308,7 +365,7 @@ summary.round(2)
 # just above the bound, by about a dimension (the counts and the largest excesses are
 # printed at the end of the Checks).
 
-# %%
+# %% tags=["hide-input"]
 viol = []
 for (kind, R), s in sims.items():
     ok = np.isfinite(s["d_star"]) & (s["d_star"] > 0) & (s["d_star"] < cfg.D)
@@ -327,8 +384,7 @@ viol.round(3)
 # %% [markdown]
 # ## Checks
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for (kind, R), s in sims.items():
     ml = s["min_losses"]
     assert np.all(np.diff(ml, axis=1) <= 1e-12 * ml[:, :1]), f"{kind}, R={R}: nested minima must not increase with d"
@@ -337,16 +393,14 @@ for (kind, R), s in sims.items():
     assert np.all(np.diff(s["P"], axis=0) >= 0), f"{kind}, R={R}: P_s must be monotone in epsilon"
 print("exact minima nested and monotone; P_s monotone in d and epsilon:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for kind in spectra:
     a, e = adam[kind]["adam"], adam[kind]["exact"]
     assert np.all(a >= e * (1 - 1e-3) - 1e-5), f"{kind}: Adam beat the exact minimum (impossible)"
     assert np.all(adam[kind]["P_adam"] <= adam[kind]["P_exact"]), f"{kind}: Adam's P_s above the exact one"
 print("Adam never beats the exact subspace minimum:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 sqD = np.sqrt(cfg.D)
 err_half = (comp["D - d_local (numerical)"] - comp["simulated d (P_s = 1/2)"]).abs()
 err_star = (comp["D - d_local (numerical)"] - comp["simulated d* (P_s >= 1-delta)"]).abs()
@@ -362,8 +416,7 @@ print("numerical D - d_local within 2 sqrt(D) of the simulated d*:", True)
 print("eq. 3.4's d_local is below the numerical d_local (a lower estimate):", True)
 print("numerical d_local closer than eq. 3.4 on average:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 for kind in spectra:
     ds = np.array([sims[kind, R]["d_star"] for R in cfg.R_values])
     both = np.all(np.isfinite(ds), axis=0)
@@ -371,7 +424,7 @@ for kind in spectra:
 print("d* grows with the distance R (closer is easier):", True)
 print("eq. 3.4 exceeded by the simulated d* by less than sqrt(D) everywhere:", bool(viol["max excess (dims)"].max() < sqD))
 
-# %%
+# %% tags=["hide-input"]
 print(f"eq. 3.4 violated by d* in {int(viol['cells with d* > bound'].sum())} of {int(viol['cells'].sum())} grid cells; "
       f"largest excess {viol['max excess (dims)'].max():.0f} dims; sqrt(D) = {sqD:.0f}")
 print(f"eq. 3.4 violated by the 50% point in {int(viol['cells with 50% point > bound'].sum())} cells; "

@@ -52,7 +52,7 @@ delta = 0.34  # tolerance of the threshold: d* is the smallest d with P_s at lea
 level_step = 0.01  # spacing of the accuracy thresholds (fraction)
 results_folder = "results/05_phase_transition"  # committed cpu-large records shown after this run (path from the repository root)
 
-# %%
+# %% tags=["hide-input"]
 import math
 import time
 
@@ -102,8 +102,10 @@ print(f"{config.n_runs()} subspace runs; d* needs at least {need} of {len(config
 # may miss a point that exists. The threshold training dimension $d^*(a, t, \delta)$ is the
 # smallest $d$ of the grid at which $P_s \ge 1 - \delta$ (Definition 2.1).
 #
-# ```{prf:definition} Threshold training dimension on a grid
+# ```{prf:definition} Threshold training dimension on a grid (after the paper's Definition 2.1)
 # :label: def-dstar-grid
+# :nonumber:
+#
 # Given runs at training dimensions $d_1 < d_2 < \dots$ and $n$ seeds each,
 # $\hat d^*(a, t, \delta) = \min\{d_k : \hat P_s(d_k, a, t) \ge 1 - \delta\}$, and undefined when
 # no $d_k$ qualifies. With few seeds we follow the paper and pick $\delta$ so that all runs but
@@ -162,9 +164,10 @@ t0 = time.perf_counter()
 ds = setup.data.load()
 stem = setup.data.stem(model, pool)
 base = ch05.run_baseline(setup, folder / f"baseline_{stem}.jsonl", data=ds)
-full = {split: ch05.full_model_accuracy(base, split) for split in ("train", "test")}
-print(f"{ds.n_train} training and {ds.n_test} test images; full model (D = {base[0]['D']:,}): "
-      f"train {full['train']:.3f}, test {full['test']:.3f} ({time.perf_counter() - t0:.0f} s)")
+full = {sp: ch05.full_model_accuracy(base, sp) for sp in ("train", "test")}
+print(f"{ds.n_train} training and {ds.n_test} test images; "
+      f"full model (D = {base[0]['D']:,}): train {full['train']:.3f}, "
+      f"test {full['test']:.3f} ({time.perf_counter() - t0:.0f} s)")
 
 # %% [markdown]
 # ### The centres: w_0 and the burn-in points w_t
@@ -175,8 +178,10 @@ print(f"{ds.n_train} training and {ds.n_test} test images; full model (D = {base
 # Figure 12: what the subspace starts from.
 
 # %%
-burn = pd.DataFrame(ch05.centre_points(setup, folder / f"centres_{stem}.jsonl", data=ds))
-centres = burn.groupby("t")[["train_acc", "test_acc"]].agg(["mean", "std"]).round(3)
+burn = ch05.centre_points(setup, folder / f"centres_{stem}.jsonl", data=ds)
+burn = pd.DataFrame(burn)
+centres = burn.groupby("t")[["train_acc", "test_acc"]].agg(["mean", "std"])
+centres = centres.round(3)
 centres
 
 # %% [markdown]
@@ -190,8 +195,9 @@ centres
 t0 = time.perf_counter()
 records = ch05.run_grid(setup, folder / f"sweep_{stem}.jsonl", data=ds)
 frame = pd.DataFrame(records)
-print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) in {time.perf_counter() - t0:.0f} s "
-      f"this session; {frame['wall_time'].sum():.0f} s of training in all, "
+print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) "
+      f"in {time.perf_counter() - t0:.0f} s this session; "
+      f"{frame['wall_time'].sum():.0f} s of training in all, "
       f"{frame['wall_time'].mean():.1f} s per run on average")
 
 # %% [markdown]
@@ -203,24 +209,62 @@ print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) in {tim
 # run succeeded and white where none did. The coloured curve is $d^*$, the dashed line the full
 # model. The last panel puts the four $d^*$ curves together.
 
-# %%
+# %% tags=["hide-input"]
 tables = {split: thresholds.curve_tables(records, f"{split}_acc", delta=setup.delta, baseline=full[split])
           for split in ("train", "test")}
 for split in ("train", "test"):
-    fig = figures.figure_phase_row(*tables[split], baseline=full[split], metric=f"{split}_acc",
+    fig = figures.figure_phase_row(*tables[split], baseline=full[split], metric=f"{split}_acc", ncols=3,
                                  title=f"{model} on {dataset}, {split} accuracy "
                                        f"({len(config.seeds)} seeds, n_train = {ds.n_train}, {config.epochs} epoch(s))")
-    plt.show()
+    plotting.glue_figure(f"fig-phase-live-{split}", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-phase-live-train
+# :alt: Four black-and-white heat maps of the success probability over training dimension d (log scale) and train-accuracy level, for the random affine subspace and burn-in after 4, 8 and 16 steps, each with its threshold curve; a fifth panel superimposes the four threshold curves.
+# :name: fig-phase-live-train
+# :figclass: full-width
+#
+# Phase diagrams of this page's run, train accuracy: $P_s$ for each kind of subspace (black:
+# every seed succeeded, white: none), its $d^*$ (coloured curve) and the full model
+# (dashed); the last panel overlays the four $d^*$ curves.
+# ```
+#
+# ```{glue:figure} fig-phase-live-test
+# :alt: The same five panels for test accuracy.
+# :name: fig-phase-live-test
+# :figclass: full-width
+#
+# The same for test accuracy.
+# ```
 
 # %% [markdown]
 # ### Threshold dimension against accuracy (Figure 3) and the burn-in centres (Figure 12)
 
-# %%
+# %% tags=["hide-input"]
 fig = figures.figure_thresholds({s: tables[s][1] for s in ("train", "test")}, baselines=full)
-plt.show()
+plotting.glue_figure("fig-thresholds-live", fig)
 zero = {s: pc.dimension_zero_table(records, burn, f"{s}_acc") for s in ("train", "test")}
 fig = figures.figure_dimension_zero(zero, baselines=full)
-plt.show()
+plotting.glue_figure("fig-dimension-zero-live", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-thresholds-live
+# :alt: Threshold dimension d star on a log scale against the accuracy level, train on the left and test on the right, one curve per kind of subspace; all curves rise with the level, the burn-in curves start further right.
+# :name: fig-thresholds-live
+# :figclass: full-width
+#
+# $d^*$ against the accuracy asked for (the paper's Figure 3), train (left) and test
+# (right), for random affine and burn-in subspaces; dotted: the full model.
+# ```
+#
+# ```{glue:figure} fig-dimension-zero-live
+# :alt: Mean best accuracy against training dimension d from d = 0, train on the left and test on the right; at d = 0 the random initialisation sits near chance and the burn-in centres higher, the longer the burn-in the higher; all curves rise with d.
+# :name: fig-dimension-zero-live
+# :figclass: full-width
+#
+# Accuracy against $d$ starting from $d = 0$, the centre itself (the paper's Figure 12):
+# mean over seeds with one standard deviation; dashed: the full model.
+# ```
 
 # %% [markdown]
 # How to read these pictures. In the heat maps, a burn-in subspace is black from the bottom
@@ -231,7 +275,7 @@ plt.show()
 # This default run is small (a few thousand images, one epoch), so its full model is weak and
 # its diagrams are coarse; the table gives its $d^*$ at a few levels.
 
-# %%
+# %% tags=["hide-input"]
 show = [lv for lv in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8) if lv <= full["train"] + 0.02]
 print("d* (train accuracy) of this run; NaN: no d of the grid reaches the level")
 thresholds.d_star_at(tables["train"][1], show)
@@ -250,7 +294,7 @@ thresholds.d_star_at(tables["train"][1], show)
 # (papermill underneath; `presets/05_phase_transition/` lists the presets, each with its
 # hardware and time on its first line).
 
-# %%
+# %% tags=["hide-input"]
 res_dir = repo_root() / results_folder
 big_setup, settings, big, big_base, big_burn = ch05.load_results(res_dir)
 big_cfg = big_setup.config
@@ -268,39 +312,75 @@ print(f"training time {settings.get('wall_s_total', float('nan')) / 60:.0f} min 
 pd.Series({k: str(v) for k, v in {**settings["phase"]["data"], **settings["phase"]["config"]}.items()},
           name="setting").to_frame()
 
-# %%
+# %% tags=["hide-input"]
 big_tables = {split: thresholds.curve_tables(big, f"{split}_acc", delta=big_setup.delta, baseline=big_full[split])
               for split in ("train", "test")}
 for split in ("train", "test"):
-    fig = figures.figure_phase_row(*big_tables[split], baseline=big_full[split], metric=f"{split}_acc",
+    fig = figures.figure_phase_row(*big_tables[split], baseline=big_full[split], metric=f"{split}_acc", ncols=3,
                                  title=f"cpu-large: {big_setup.model} on {big_setup.data.dataset}, {split} accuracy "
                                        f"({len(big_cfg.seeds)} seeds, n_train = {big_setup.data.n_train}, "
                                        f"{big_cfg.epochs} epochs, {big_cfg.basis} basis)")
-    plt.show()
+    plotting.glue_figure(f"fig-phase-large-{split}", fig)
 
-# %%
+# %% [markdown]
+# ```{glue:figure} fig-phase-large-train
+# :alt: Four heat maps of the success probability of the cpu-large run over d and train-accuracy level, for random affine and burn-in subspaces after 4, 8 and 16 steps, with their threshold curves; a fifth panel overlays the curves. The transition from white to black is sharp and moves to larger d at higher accuracy.
+# :name: fig-phase-large-train
+# :figclass: full-width
+#
+# Phase diagrams of the committed `cpu-large` run (the paper's Figure 2), train accuracy:
+# $P_s$ per kind of subspace with its $d^*$, the full model dashed, and all $d^*$ together.
+# ```
+#
+# ```{glue:figure} fig-phase-large-test
+# :alt: The same five panels of the cpu-large run for test accuracy.
+# :name: fig-phase-large-test
+# :figclass: full-width
+#
+# The same for test accuracy.
+# ```
+
+# %% tags=["hide-input"]
 fig = figures.figure_thresholds({s: big_tables[s][1] for s in ("train", "test")}, baselines=big_full)
-plt.show()
+plotting.glue_figure("fig-thresholds-large", fig)
 big_zero = {s: pc.dimension_zero_table(big, big_burn, f"{s}_acc") for s in ("train", "test")}
 fig = figures.figure_dimension_zero(big_zero, baselines=big_full)
-plt.show()
+plotting.glue_figure("fig-dimension-zero-large", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-thresholds-large
+# :alt: Threshold dimension d star of the cpu-large run against the accuracy level, train and test: every curve rises steeply with the level; the burn-in curves lie left of the random affine curve over most of the range and meet it near the top.
+# :name: fig-thresholds-large
+# :figclass: full-width
+#
+# $d^*$ against the accuracy asked for in the `cpu-large` run (the paper's Figure 3).
+# ```
+#
+# ```{glue:figure} fig-dimension-zero-large
+# :alt: Mean best accuracy of the cpu-large run against d from d = 0: the random initialisation starts near chance, the burn-in centres start higher, and every curve rises towards the full model's dashed line.
+# :name: fig-dimension-zero-large
+# :figclass: full-width
+#
+# Accuracy against $d$ from the centre itself ($d = 0$) in the `cpu-large` run (the paper's
+# Figure 12).
+# ```
 
 # %% [markdown]
 # The accuracy of the centres themselves (the $d = 0$ points above), mean over seeds:
 
-# %%
+# %% tags=["hide-input"]
 big_centres = pd.DataFrame(big_burn).groupby("t")[["train_acc", "test_acc"]].mean().round(3)
 big_centres
 
 # %% [markdown]
 # ### Threshold dimensions at a few accuracy levels
 
-# %%
+# %% tags=["hide-input"]
 big_levels = [lv for lv in (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88) if lv <= big_full["train"] + 0.02]
 print("d* for train accuracy (cpu-large); NaN: no d of the grid reaches the level")
 thresholds.d_star_at(big_tables["train"][1], big_levels)
 
-# %%
+# %% tags=["hide-input"]
 print("d* for test accuracy (cpu-large)")
 thresholds.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_full["test"] + 0.02])
 
@@ -312,8 +392,10 @@ thresholds.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= bi
 
 # %%
 local = pc.local_dimension_table(big_tables["train"][1], big_D, big_levels)
-local_wide = local.pivot(index="accuracy level", columns="curve", values="d_local / D")
-local_wide = local_wide[[curve_label(m, t) for m, t in thresholds.curves_of(local)]]
+local_wide = local.pivot(index="accuracy level", columns="curve",
+                         values="d_local / D")
+local_wide = local_wide[[curve_label(m, t)
+                         for m, t in thresholds.curves_of(local)]]
 local_wide.round(4)
 
 # %% [markdown]
@@ -321,7 +403,7 @@ local_wide.round(4)
 # that a few hundred random directions can reach fills nearly all of the $D$ angular
 # dimensions. The differences between columns are what burn-in buys, in dimensions:
 
-# %%
+# %% tags=["hide-input"]
 reached = [lv for lv in big_levels if local[local["accuracy level"] == lv]["d_star"].notna().all()]
 top_common = max(reached, default=float("nan"))
 for lv in reached[-3:]:
@@ -343,7 +425,7 @@ for lv in reached[-3:]:
 # levels, and separately for the top 0.05 of accuracy (up to the highest level every curve
 # reaches) and the levels below it.
 
-# %%
+# %% tags=["hide-input"]
 big_claims = {}
 for split in ("train", "test"):
     above = float(big_centres[f"{split}_acc"].max())
@@ -363,7 +445,7 @@ claims_table = pd.DataFrame({split: {
     "3. burn-in lowers d* at high accuracy": c["holds_3"]} for split, c in big_claims.items()})
 claims_table
 
-# %%
+# %% tags=["hide-input"]
 for split in ("train", "test"):
     order = pc.burn_in_ordering(big_tables[split][1], big_claims[split]["high_levels"])
     bad = order[~(order["ordered"] & order["strict_random_vs_longest"])]
@@ -377,7 +459,7 @@ for split in ("train", "test"):
 # the four curves need the same largest $d$ of the grid, tie, or swap by one grid step, and
 # the shares in the "top 0.05" rows of the claims table are what is left of claim 3.
 
-# %%
+# %% tags=["hide-input"]
 sqrt_D = math.sqrt(big_D)
 rt = big_tables["train"][1]
 d_rand = thresholds.d_star_curve(rt, "random_affine", 0, [top_common])[0] if reached else float("nan")
@@ -390,8 +472,7 @@ print(f"escape-theorem band width ~ sqrt(D) = {sqrt_D:.0f}; one octave of the gr
 # First the run of this page, whatever its size: the bookkeeping and the facts every size
 # must show. Then the paper's claims, on the committed `cpu-large` records.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 assert (frame["status"] == "ok").all(), f"runs failed: {frame[frame['status'] != 'ok'][['method', 't', 'd', 'seed']]}"
 assert len(records) == config.n_runs(), f"expected {config.n_runs()} runs, have {len(records)}"
 for split in ("train", "test"):
@@ -408,8 +489,7 @@ assert full["train"] > chance + 0.2, f"the full model should learn, got {full['t
 print("all runs finished, P_s falls with the level asked for:", True)
 print("burn-in centres beat w_0, the full model learns:", True)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 print(f"cpu-large: {done['done']} of {done['expected']} runs")
 for split, c in big_claims.items():
     assert c["holds_1"], f"{split}: P_s should climb from <= 0.1 to >= 0.9 within 2 octaves (median), got {c['median_octaves']}"

@@ -52,7 +52,7 @@ records_dir = "runs"  # where records go: "runs" (live runs) or "results" (commi
 tag = "default"  # name prefix of this grid's record files
 show_committed = True  # also draw the committed cpu-large records from results/06_lottery
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import jax
@@ -113,6 +113,8 @@ print("jax", jax.__version__, "on", jax.devices())
 #
 # ```{prf:definition} Running maximum over nested subspaces
 # :label: def-running-max
+# :nonumber:
+#
 # Because $U_d \subset U_{d+1}$, every point reachable in dimension $d$ is reachable in
 # $d + 1$. If a run at $d + 1$ ends worse than the run at $d$, the optimiser failed, not the
 # subspace. The paper therefore reports, per seed, $\max_{d' \le d} \mathrm{acc}(d')$ for
@@ -133,6 +135,8 @@ print("jax", jax.__version__, "on", jax.devices())
 #
 # ```{prf:definition} Layer collapse
 # :label: def-layer-collapse
+# :nonumber:
+#
 # A mask *collapses* a layer when it removes every weight of that layer's kernel. Nothing
 # computed before the layer reaches the output any more, so the network is stuck at the
 # accuracy of its remaining biases, whatever the other $d$ parameters do. Global magnitude
@@ -178,8 +182,10 @@ print(f"{ds.name}: train {ds.x_train.shape}, test {ds.x_test.shape}")
 path = ch06.records_path(repo_root() / records_dir / "06_lottery", tag)
 t0 = time.perf_counter()
 grid = ch06.run_taxonomy(params, path, data=ds)
-print({k: len(v) for k, v in grid.items()}, f"in {time.perf_counter() - t0:.0f} s (including resumed runs)")
-print("statuses:", pd.Series([r["status"] for r in grid["subspaces"] + grid["pruning"]]).value_counts().to_dict())
+print({k: len(v) for k, v in grid.items()},
+      f"in {time.perf_counter() - t0:.0f} s (including resumed runs)")
+statuses = pd.Series([r["status"] for r in grid["subspaces"] + grid["pruning"]])
+print("statuses:", statuses.value_counts().to_dict())
 
 # %% [markdown]
 # The committed `cpu-large` grid (`presets/06_lottery/cpu-large.yaml`: 10,000 training
@@ -188,7 +194,7 @@ print("statuses:", pd.Series([r["status"] for r in grid["subspaces"] + grid["pru
 # long it took and how much of it completed are in `results/06_lottery/cpu-large_settings.json`.
 # It is read back here so its figures are redrawn from its records, next to this run's.
 
-# %%
+# %% tags=["hide-input"]
 grids = {f"this run ({tag})": grid}
 committed = ch06.records_path(repo_root() / "results" / "06_lottery", "cpu-large")
 if show_committed and committed.exists() and tag != "cpu-large":
@@ -204,7 +210,7 @@ for name, g in grids.items():
 # eight methods (running maximum applied to the nested lottery subspaces), the full-model
 # accuracy, and the mean over seeds at each $d$.
 
-# %%
+# %% tags=["hide-input"]
 fig_dir = repo_root() / "results" / "06_lottery"
 big_name = next(reversed(grids))  # the largest grid: the committed one when shown
 
@@ -231,9 +237,9 @@ for name, g in grids.items():
 # runs, rewound to $w_0$ (dark) and to $w_t$ (light); left as recorded, right as a running
 # maximum over $d$.
 
-# %%
+# %% tags=["hide-input"]
 for name, g in grids.items():
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.4), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
+    fig, axes = plt.subplots(2, 2, figsize=(10, 6.6), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
     spectra = {f"seed {r['seed']}": r["singular_values"] for r in g["spectra"]}
     for col, key in enumerate(("raw", "frame")):
         f = summary[name][key]
@@ -246,11 +252,30 @@ for name, g in grids.items():
                                        baseline=summary[name]["full"])
         axes[0, col].set_title(f"{name}: " + ("as recorded" if key == "raw" else "running max over d"))
     axes[1, 0].get_legend().remove()
-    axes[1, 1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(-0.1, -0.25), ncol=2)
-    axes[0, 1].legend(fontsize=7, title="spectrum", title_fontsize=7)
+    axes[1, 1].legend(loc="upper center", bbox_to_anchor=(-0.1, -0.25), ncol=2)
+    axes[0, 1].legend(title="spectrum", title_fontsize=8)
     if name == big_name:
         save(fig, "fig10_11_spectrum_accuracy")
-    plt.show()
+    plotting.glue_figure("fig-spectrum-" + ("committed" if name == "committed cpu-large" else "live"), fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-spectrum-live
+# :alt: This page's run. Top: singular values of each seed's trajectory falling smoothly with k. Bottom: best training accuracy of lottery subspaces against d for each seed, rewound to the initialisation and to step t; as recorded on the left (not monotone in d), as a running maximum on the right.
+# :name: fig-spectrum-live
+# :figclass: full-width
+#
+# This page's run (the paper's Figures 10 and 11): singular values of the trajectory (top)
+# and lottery-subspace accuracy against $d$ (bottom), as recorded (left) and as a running
+# maximum over $d$ (right); dark: rewound to $w_0$, light: to $w_t$; dashed: full model.
+# ```
+#
+# ```{glue:figure} fig-spectrum-committed
+# :alt: The same four panels for the committed cpu-large grid.
+# :name: fig-spectrum-committed
+# :figclass: full-width
+#
+# The same for the committed `cpu-large` grid.
+# ```
 
 # %% [markdown]
 # How to read it. The singular values fall steadily with $k$, without a gap, so every new
@@ -271,13 +296,14 @@ for name, g in grids.items():
 # $d^*$ at each training-accuracy level, with the paper's $\delta$ (all runs but one must
 # reach the level; with two seeds that is one of the two).
 
-# %%
+# %% tags=["hide-input"]
 levels = np.round(np.arange(0.30, 0.951, 0.01), 2)
 d_star = {}
 for name, s in summary.items():
     d_star[name], delta = taxonomy.threshold_table(s["frame"], levels)
     print(f"{name}: delta = {delta:.2f}")
-fig, axes = plt.subplots(1, len(summary), figsize=(5.2 * len(summary), 3.8), squeeze=False)
+fig, axes = plt.subplots(1, len(summary), figsize=(5.2 * len(summary), 4.6), squeeze=False,
+                         layout="constrained")
 for ax, (name, tab) in zip(axes[0], d_star.items()):
     curves, styles = {}, {}
     for m in ("random_affine", "burn_in", "lottery_subspace", "lottery_subspace_t"):
@@ -288,9 +314,20 @@ for ax, (name, tab) in zip(axes[0], d_star.items()):
             styles[label] = {"color": plotting.method_color(m, t)}
     plotting.threshold_curves(ax, curves, styles=styles, baseline=summary[name]["full"],
                               level_label="training accuracy level")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)  # below the axis, off the curves
     ax.set_title(name)
 save(fig, "fig03_threshold_curves")
-plt.show()
+plotting.glue_figure("fig-thresholds", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-thresholds
+# :alt: Threshold dimension d star on a log scale against training-accuracy level, one panel per grid, for random affine, burn-in and the two lottery subspaces; the purple lottery curves lie far to the left of the blue and red ones.
+# :name: fig-thresholds
+# :figclass: full-width
+#
+# $d^*$ of the four general subspaces against the training-accuracy level (the paper's
+# Figure 3 with the lottery subspaces added), one panel per grid; dotted: the full model.
+# ```
 
 # %% [markdown]
 # The purple curves sit to the left of the blue and red ones at every level they reach:
@@ -306,9 +343,10 @@ plt.show()
 # Pruning methods start at $D/d = 1$ (nothing pruned) and move right; subspace methods
 # start at $d = 1$ and move left.
 
-# %%
-fig, axes = plt.subplots(1, len(summary), figsize=(6.5 * len(summary), 5.6), squeeze=False, sharey=True)
-for ax, (name, s) in zip(axes[0], summary.items()):
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(len(summary), 1, figsize=(8, 3.9 * len(summary) + 1.0), squeeze=False,
+                         sharex=True, layout="constrained")
+for ax, (name, s) in zip(axes[:, 0], summary.items()):
     curves, styles = {}, {}
     for m in TABLE1_METHODS:
         c = s["means"][s["means"]["method"] == m]
@@ -317,10 +355,24 @@ for ax, (name, s) in zip(axes[0], summary.items()):
             curves[label] = (c["compression"], c["mean"], c["std"])
             styles[label] = {"color": plotting.method_color(m, t), "ls": "-" if m in TABLE1_METHODS[4:] else "--"}
     plotting.compression_curves(ax, curves, styles=styles, baseline=s["full"], chance=1 / ds.num_classes)
-    ax.legend(ncol=2, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    handles, labels = ax.get_legend_handles_labels()
+    ax.get_legend().remove()
     ax.set_title(name)
+for ax in axes[:-1, 0]:
+    ax.set_xlabel("")  # the shared x axis is labelled once, under the last panel
+fig.legend(handles, labels, loc="outside lower center", ncol=2)  # one legend for all panels
 save(fig, "fig06_taxonomy_compression")
-plt.show()
+plotting.glue_figure("fig-compression", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-compression
+# :alt: Mean best training accuracy against compression ratio D over d on a log axis, one panel per grid, for all eight methods; pruning methods fall to chance at high compression, lottery subspaces stay high down to d = 1, random affine and burn-in subspaces lie in between.
+# :name: fig-compression
+#
+# All eight cells of the paper's Table 1 against the compression ratio $D/d$ (the paper's
+# Figure 6, completed): mean best training accuracy over seeds, band one standard
+# deviation; solid: general subspaces, dashed: pruned networks; one panel per grid.
+# ```
 
 # %% [markdown]
 # Three regimes show up. Near $D/d = 1$ everything that keeps most parameters matches the
@@ -341,7 +393,7 @@ plt.show()
 # level with the required number of seeds) and $d_{\mathrm{int}90}$. Read it with the grids
 # in mind: each method can only report the $d$ values it was run at.
 
-# %%
+# %% tags=["hide-input"]
 for name, s in summary.items():
     show = [lv for lv in (0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9) if lv in d_star[name].index]
     table = d_star[name].loc[show].T
@@ -370,16 +422,27 @@ for name, s in summary.items():
 # method and keep fraction, how many seeds lost a whole layer and the accuracy that was
 # left.
 
-# %%
-fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 3.6), squeeze=False)
+# %% tags=["hide-input"]
+fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 3.6), squeeze=False,
+                         layout="constrained")
 for ax, (name, g) in zip(axes[0], grids.items()):
     kf, layers = taxonomy.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(seeds))
     plotting.layer_keep_curves(ax, kf, layers)
     ax.set_title(f"{name}: lottery ticket masks")
 save(fig, "layer_collapse")
-plt.show()
+plotting.glue_figure("fig-layer-collapse", fig)
 
-# %%
+# %% [markdown]
+# ```{glue:figure} fig-layer-collapse
+# :alt: Fraction of each layer's kernel kept by global magnitude pruning against the overall keep fraction, log-log, one panel per grid; the first convolution keeps a larger share than the overall fraction, the second convolution and dense head smaller shares until one is emptied, marked by a cross.
+# :name: fig-layer-collapse
+# :figclass: full-width
+#
+# Share of each layer's kernel that the lottery ticket's mask keeps, against the overall
+# keep fraction (seed 0); a cross marks a layer emptied completely (layer collapse).
+# ```
+
+# %% tags=["hide-input"]
 for name, g in grids.items():
     fc = taxonomy.first_collapse(g["pruning"])
     print(f"{name}: lottery tickets first collapse at keep fraction {fc['keep_fraction']:g} "
@@ -403,7 +466,7 @@ collapse.round({"compression": 1, "train_acc": 3})
 # 0.05 of its best training accuracy; between grid points, accuracies are interpolated in
 # $\log(D/d)$.
 
-# %%
+# %% tags=["hide-input"]
 name = big_name
 big = summary[name]
 m = big["means"]
@@ -479,8 +542,7 @@ with pd.option_context("display.max_colwidth", None):
 # First the run of this notebook (whatever its size), then the paper's claims tested on the
 # largest grid available (the committed `cpu-large` records when present).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 this = summary[f"this run ({tag})"]
 recs = grid["subspaces"] + grid["pruning"]
 planned = ch06.chapter_grids(params)
@@ -492,8 +554,7 @@ assert all(np.all(np.diff(r["singular_values"]) <= 1e-6) for r in grid["spectra"
 print("all eight methods recorded:", sorted(set(this["frame"]["method"])) == sorted(TABLE1_METHODS))
 print("full model learns:", this["full"] > 0.5)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output", "hide-input"]
 name = big_name
 big, big_grid = summary[name], grids[name]
 m = big["means"]

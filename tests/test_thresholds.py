@@ -95,3 +95,11 @@ def test_d_star_bootstrap_brackets_d_star_and_is_exact_without_spread():
     assert tight["d_low"] == tight["d_star"] == tight["d_high"] == 8
     never = th.d_star_bootstrap(rows, "train_acc", [0.95], delta=0.1, n_boot=50).iloc[0]
     assert np.isnan(never["d_star"]) and never["p_unreached"] == 1.0
+
+
+def test_running_best_keeps_runs_whose_group_field_is_missing():
+    """Lottery-subspace records have no ``basis``: the running best must not turn them into NaN."""
+    rows = [dict(method="lottery_subspace", t=0, seed=0, d=d, basis=float("nan"), status="ok", best_train_acc=a)
+            for d, a in [(2, 0.5), (8, 0.4), (32, 0.6)]]
+    best = th.running_best(rows, "train_acc")
+    assert best.sort_values("d")["best_train_acc"].tolist() == [0.5, 0.5, 0.6]

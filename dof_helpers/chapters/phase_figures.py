@@ -8,38 +8,53 @@ from ..thresholds import curves_of, d_star_curve, success_matrix
 
 
 def figure_phase_row(table, dstar, *, baseline: float | None = None, metric: str = "train_acc",
-                     title: str | None = None):
+                     title: str | None = None, ncols: int | None = None):
     """Figure 2, one row: a P_s heat map per curve with d* drawn on it, then all d* superimposed.
 
     White is P_s = 0, black P_s = 1; the coloured curve is d*(level); the dashed line the
-    full model's accuracy (``baseline``).
+    full model's accuracy (``baseline``). ``ncols`` wraps the panels into rows of that many
+    (default: one row); a spare panel at the end then holds the legend of the last one.
     """
     import matplotlib.pyplot as plt
     from .. import plotting
     curves = curves_of(table)
     split = metric.split("_")[0]
-    fig, axes = plt.subplots(1, len(curves) + 1, figsize=(3.3 * (len(curves) + 1), 3.2),
-                             gridspec_kw={"width_ratios": [1.12 if i == len(curves) - 1 else 1
-                                                           for i in range(len(curves))] + [1.05]})
+    n_panels = len(curves) + 1
+    ncols = min(ncols or n_panels, n_panels)
+    nrows = -(-n_panels // ncols)
+    ratios = ([1.12 if i == len(curves) - 1 else 1 for i in range(len(curves))] + [1.05]
+              if nrows == 1 else None)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.2 * nrows), squeeze=False,
+                             gridspec_kw={"width_ratios": ratios} if ratios else None)
+    axes = list(axes.ravel())
     superimposed, styles = {}, {}
     for i, (ax, (method, t)) in enumerate(zip(axes, curves)):
         levels, d_values, P = success_matrix(table, method=method, t=int(t))
         ds = d_star_curve(dstar, method, t, levels)
+        last_in_row = i == len(curves) - 1 or (nrows > 1 and (i + 1) % ncols == 0)
         plotting.success_heatmap(ax, d_values, levels, P, d_star=ds, baseline=baseline,
-                                 d_star_color=plotting.method_color(method, t), colorbar=i == len(curves) - 1,
-                                 level_label=f"{split} accuracy threshold" if i == 0 else "",
+                                 d_star_color=plotting.method_color(method, t), colorbar=last_in_row,
+                                 level_label=f"{split} accuracy threshold" if i % ncols == 0 else "",
                                  title=curve_label(method, t))
         _pow2_ticks(ax, d_values)
         lab = curve_label(method, t)
         superimposed[lab] = (levels, ds)
         styles[lab] = {"color": plotting.method_color(method, t)}
-    plotting.threshold_curves(axes[-1], superimposed, level_label="", baseline=baseline, styles=styles)
-    axes[-1].set_title("all $d^*$ curves")
-    axes[-1].legend(loc="lower right", fontsize=7)
-    _pow2_ticks(axes[-1], table["d"].unique())
-    axes[-1].set_ylim(axes[0].get_ylim())
+    ax_all, spare = axes[len(curves)], axes[len(curves) + 1:]
+    plotting.threshold_curves(ax_all, superimposed, level_label="", baseline=baseline, styles=styles)
+    ax_all.set_title("all $d^*$ curves")
+    if spare:  # the legend goes into the first spare panel, off the curves
+        handles, labels = ax_all.get_legend_handles_labels()
+        ax_all.get_legend().remove()
+        spare[0].legend(handles, labels, loc="center left", title="$d^*$ curves")
+        for ax in spare:
+            ax.axis("off")
+    else:
+        ax_all.legend(loc="lower right", fontsize=7)
+    _pow2_ticks(ax_all, table["d"].unique())
+    ax_all.set_ylim(axes[0].get_ylim())
     if title:
-        fig.suptitle(title, y=1.03, fontsize=10)
+        fig.suptitle(title, y=1.03 if nrows == 1 else 1.01, fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -94,12 +109,14 @@ def figure_dimension_zero(zero_tables: dict, *, baselines: dict | None = None):
         ax.set_xscale("symlog", linthresh=1, linscale=0.6)
         ticks = [0] + [int(x) for x in sorted(set(z["d"])) if x >= 1]
         ax.set_xticks(ticks)
-        ax.set_xticklabels([str(x) for x in ticks], fontsize=7)
+        ax.set_xticklabels([str(x) for x in ticks], fontsize=8)
         ax.set_xlim(-0.25, max(ticks) * 1.3)
         ax.set_xlabel("training dimension $d$ (0: the centre $w_t$ itself)")
         ax.set_ylabel(f"best {name} accuracy")
-        ax.legend()
-    fig.tight_layout()
+    # one legend below the panels: inside, it covered the d = 0 points or the rising curves
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.09, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels))
     return fig
 
 

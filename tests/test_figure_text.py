@@ -1,0 +1,63 @@
+"""Figures record the size of their smallest text, and the browser check can read it back."""
+import base64
+import importlib.util
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from dof_helpers import plotting  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _browser_check():
+    spec = importlib.util.spec_from_file_location("browser_check", ROOT / "tools" / "browser_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_min_text_px_is_the_smallest_visible_text():
+    plotting.use_house_style()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="a line")
+    ax.set_xlabel("x (count)")
+    ax.legend(fontsize=7)
+    ax.text(0.5, 0.5, "hidden", fontsize=3).set_visible(False)
+    assert plotting.min_text_px(fig) == pytest.approx(7 * fig.dpi / 72)
+    plt.close(fig)
+
+
+def test_png_carries_min_text_px_for_the_browser_check(tmp_path):
+    pytest.importorskip("IPython")
+    plotting.use_house_style()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("title")
+    png = tmp_path / "fig.png"
+    png.write_bytes(base64.b64decode(plotting._png_with_text_size(fig)))
+    plt.close(fig)
+    meta = _browser_check().png_text_chunks(png)
+    assert float(meta["dof:min_text_px"]) == pytest.approx(9 * plotting.HOUSE_RC["figure.dpi"] / 72, abs=0.01)
+
+
+def test_phase_row_wraps_into_a_grid_with_the_legend_in_the_spare_panel():
+    from dof_helpers import thresholds
+    from dof_helpers.chapters import phase_figures
+
+    curves = {("random_affine", 0): 32, ("burn_in", 4): 16, ("burn_in", 8): 8, ("burn_in", 16): 4}
+    rows = [dict(method=m, t=t, d=d, seed=s, status="ok", best_train_acc=0.9 if d >= thr else 0.1,
+                 best_test_acc=0.9 if d >= thr else 0.1, D=1000)
+            for (m, t), thr in curves.items() for s in (0, 1, 2) for d in (1, 2, 4, 8, 16, 32, 64)]
+    table, dstar = thresholds.curve_tables(rows, delta=0.34, levels=[0.3, 0.5, 0.9])
+    one_row = phase_figures.figure_phase_row(table, dstar, baseline=0.95)
+    grid = phase_figures.figure_phase_row(table, dstar, baseline=0.95, ncols=3)
+    assert one_row.get_size_inches()[0] > 16 and grid.get_size_inches()[0] < 10.5
+    spare = [ax for ax in grid.axes if not ax.axison]
+    assert len(spare) == 1 and spare[0].get_legend() is not None  # the legend sits off the curves
+    assert plotting.min_text_px(grid) * 1066 / (grid.get_size_inches()[0] * grid.dpi) >= 9  # full width
+    plt.close("all")
