@@ -51,6 +51,8 @@ baseline_lrs = [0.05, 0.01]  # full-model learning rates tried, the better is th
 delta = 0.34  # tolerance of the threshold: d* is the smallest d with P_s at least 1 - delta
 level_step = 0.01  # spacing of the accuracy thresholds (fraction)
 results_folder = "results/05_phase_transition"  # committed cpu-large records shown after this run (path from the repository root)
+workers = None  # None trains in this process; N trains on a local Dask cluster of N worker processes (count)
+scheduler = None  # or the address of a running Dask scheduler, e.g. "tcp://host:8786" (Slurm: see Reproducing)
 
 # %% tags=["hide-input"]
 import math
@@ -63,7 +65,7 @@ import pandas as pd
 
 from dof_helpers import plotting, thresholds
 from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_transition as ch05
-from dof_helpers.engine import curve_label
+from dof_helpers.engine import curve_label, executor_from
 from dof_helpers.paths import repo_root, runs_dir
 
 setup = ch05.phase_from_parameters(dict(
@@ -71,6 +73,7 @@ setup = ch05.phase_from_parameters(dict(
     seeds=seeds, t_values=t_values, basis=basis, adam_variant=adam_variant, lr=lr, full_lr=full_lr,
     momentum=momentum, batch_size=batch_size, baseline_lrs=baseline_lrs, delta=delta, level_step=level_step))
 config = setup.config  # the engine's grid: methods, d, t, seeds and training settings
+executor = executor_from(workers=workers, scheduler=scheduler)  # where the runs train
 plotting.use_house_style()
 need = math.ceil((1 - setup.delta) * len(config.seeds) - 1e-9)
 print(config)
@@ -193,7 +196,7 @@ centres
 
 # %%
 t0 = time.perf_counter()
-records = ch05.run_grid(setup, folder / f"sweep_{stem}.jsonl", data=ds)
+records = ch05.run_grid(setup, folder / f"sweep_{stem}.jsonl", data=ds, executor=executor)
 frame = pd.DataFrame(records)
 print(f"{len(records)} runs ({frame['status'].value_counts().to_dict()}) "
       f"in {time.perf_counter() - t0:.0f} s this session; "

@@ -51,6 +51,8 @@ ticket_lr = 0.05  # momentum-SGD learning rate of pruned-network retraining
 records_dir = "runs"  # where records go: "runs" (live runs) or "results" (committed)
 tag = "default"  # name prefix of this grid's record files
 show_committed = True  # also draw the committed cpu-large records from results/06_lottery
+workers = None  # None trains in this process; N trains on a local Dask cluster of N worker processes (count)
+scheduler = None  # or the address of a running Dask scheduler, e.g. "tcp://host:8786" (Slurm: see Reproducing)
 
 # %% tags=["hide-input"]
 import time
@@ -62,7 +64,7 @@ import pandas as pd
 
 from dof_helpers import plotting, taxonomy, thresholds
 from dof_helpers.chapters import lottery as ch06
-from dof_helpers.engine import NESTED_METHODS, TABLE1_METHODS
+from dof_helpers.engine import NESTED_METHODS, TABLE1_METHODS, executor_from
 from dof_helpers.paths import repo_root
 from dof_helpers.records import load_records
 
@@ -71,6 +73,7 @@ params = dict(dataset=dataset, model=model, pool=pool, n_train=n_train, epochs=e
               pretrain_epochs=pretrain_epochs, scope=scope, adam_variant=adam_variant, lr=lr, ticket_lr=ticket_lr)
 params["n_test"] = n_test
 configs = ch06.chapter_grids(params)  # the engine's two grids: random/burn-in subspaces; lottery subspaces + pruning
+executor = executor_from(workers=workers, scheduler=scheduler)  # where the runs train
 if records_dir not in ("runs", "results"):
     raise ValueError(f"records_dir={records_dir!r} is not valid; accepted values: 'runs', 'results'")
 plotting.use_house_style()
@@ -181,7 +184,7 @@ print(f"{ds.name}: train {ds.x_train.shape}, test {ds.x_test.shape}")
 # %%
 path = ch06.records_path(repo_root() / records_dir / "06_lottery", tag)
 t0 = time.perf_counter()
-grid = ch06.run_taxonomy(params, path, data=ds)
+grid = ch06.run_taxonomy(params, path, data=ds, executor=executor)
 print({k: len(v) for k, v in grid.items()},
       f"in {time.perf_counter() - t0:.0f} s (including resumed runs)")
 statuses = pd.Series([r["status"] for r in grid["subspaces"] + grid["pruning"]])

@@ -17,7 +17,7 @@ pytest.importorskip("distributed")
 
 from _tiny import tiny_data  # noqa: E402
 from dof_helpers import data, engine  # noqa: E402
-from dof_helpers.engine import dask_executor  # noqa: E402
+from dof_helpers.engine import clusters, dask_executor  # noqa: E402
 from dof_helpers.records import load_records  # noqa: E402
 
 
@@ -155,13 +155,13 @@ def test_plan_tasks_keep_a_seed_together_and_vmap_groups_cross_seeds():
 
 
 def test_gpu_workers_are_pinned_one_per_device():
-    envs = dask_executor.worker_envs(3, ["0", "1"])
+    envs = clusters.worker_envs(3, ["0", "1"])
     assert [e["CUDA_VISIBLE_DEVICES"] for e in envs] == ["0", "1", "0"]
     assert all(e["XLA_PYTHON_CLIENT_PREALLOCATE"] == "false" for e in envs)  # they share GPU 0
-    assert dask_executor.worker_envs(2, ["2", "3"]) == [{"CUDA_VISIBLE_DEVICES": "2"}, {"CUDA_VISIBLE_DEVICES": "3"}]
-    assert dask_executor.worker_envs(2, []) == [{}, {}]
+    assert clusters.worker_envs(2, ["2", "3"]) == [{"CUDA_VISIBLE_DEVICES": "2"}, {"CUDA_VISIBLE_DEVICES": "3"}]
+    assert clusters.worker_envs(2, []) == [{}, {}]
     spec = {"cls": object, "options": {"nthreads": 1, "env": {"A": "1"}}}
-    name, got = dask_executor.worker_spec(spec, envs, taken={"w0"})
+    name, got = clusters.worker_spec(spec, envs, taken={"w0"})
     assert name == "w1" and got["options"]["env"] == {"A": "1", "CUDA_VISIBLE_DEVICES": "1",
                                                       "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
     assert spec["options"]["env"] == {"A": "1"}  # the template is not modified

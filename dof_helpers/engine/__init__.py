@@ -17,7 +17,8 @@ seed's w_0 and trajectory), :mod:`~.runs` (training runs into records),
 :mod:`~.lock` (one driver per records folder).
 """
 from .config import SweepConfig
-from .dask_executor import Dask, add_executor_arguments, executor_from, executor_from_args
+from .clusters import add_executor_arguments, executor_from, executor_from_args
+from .dask_executor import Dask
 from .executors import InProcess
 from .keys import Context, make_context, model_fingerprint, run_key, run_rng, seed_keys
 from .methods import (AT_STEP_T, METHODS, NESTED_METHODS, PRUNING_METHODS, SUBSPACE_METHODS, TABLE1_METHODS,
