@@ -71,7 +71,7 @@ def coverage_markdown() -> str:
     """The coverage table as markdown."""
     rows = ["| paper | what | reproduced | where | presets (scale) | note |", "|---|---|---|---|---|---|"]
     for item, what, status, where, presets, note in COVERAGE:
-        scales = "; ".join(f"`{p.split(':')[1]}` ({preset_scale(p)})" for p in presets) or "-"
+        scales = "; ".join(f"`{p[:2]}:{p.split(':')[1]}` ({preset_scale(p)})" for p in presets) or "-"
         chapters = ", ".join(f"{{doc}}`../notebooks/{c.strip()}`" if c.strip() != "-" else "-"
                              for c in where.split(","))
         rows.append(f"| {item} | {what} | **{status}** | {chapters} | {scales} | {note} |")
