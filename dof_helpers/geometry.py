@@ -552,14 +552,16 @@ def project_onto_ellipsoidal_cone(G: np.ndarray, cone: EllipsoidalCone, n_iter: 
     polar cone {-g1 >= ||Lambda^{-1} g'||}, and otherwise the boundary point
     z1 = g1 + nu, z'_i = g'_i z1 / (z1 + nu lam_i^2) where nu > max(0, -g1) is the unique
     root of F(nu) = sum_i lam_i^2 g'_i^2 / (g1 + nu (1 + lam_i^2))^2 = 1 (F decreases
-    strictly there), found by bisection.
+    strictly there), found by bisection. Flat axes (ratio 0) are kept unchanged (K = K' x R^k).
     """
     G = np.atleast_2d(np.asarray(G, dtype=float))
     if cone.full:
         return np.sum(G ** 2, axis=-1)
     Y = G if cone.Q is None else G @ cone.Q  # no Q: G is already in the cone's coordinates
-    g1, gp = Y[:, 0], Y[:, 1:]
-    l2 = cone.lam ** 2
+    live = cone.lam > 0  # flat axes (ratio 0): K = K' x R^k, the projection keeps them as they are
+    g1, gp = Y[:, 0], Y[:, 1:][:, live]
+    l2 = cone.lam[live] ** 2
+    flat_sq = np.sum(Y[:, 1:][:, ~live] ** 2, axis=-1)
     inside = (g1 >= 0) & (g1 ** 2 >= gp ** 2 @ l2)
     polar = (g1 <= 0) & (g1 ** 2 >= gp ** 2 @ (1.0 / np.maximum(l2, 1e-300)))
     lo = np.maximum(0.0, -g1)
@@ -578,8 +580,7 @@ def project_onto_ellipsoidal_cone(G: np.ndarray, cone: EllipsoidalCone, n_iter: 
     z1 = g1 + nu
     zp = gp * (z1[:, None] / (z1[:, None] + nu[:, None] * l2))
     sq = z1 ** 2 + np.sum(zp ** 2, axis=-1)
-    sq = np.where(inside, np.sum(Y ** 2, axis=-1), sq)
-    return np.where(polar, 0.0, sq)
+    return np.where(inside, np.sum(Y ** 2, axis=-1), np.where(polar, 0.0, sq) + flat_sq)
 
 
 def local_angular_dimension_quadratic(lams, w0, epsilon: float, n_samples: int = 1000, seed=0,
