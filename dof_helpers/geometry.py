@@ -483,13 +483,18 @@ def sublevel_cone(lams, w0, epsilon: float, *, axes_only: bool = False) -> Ellip
     if L0 <= epsilon:
         return EllipsoidalCone(None if axes_only else np.eye(D), np.zeros(D - 1), full=True)
     pos = lams > 0
+    c = 2.0 * (L0 - epsilon)
+    if axes_only:
+        m = rank_one_update_eigenvalues(-c * lams[pos], lams[pos] * w0[pos])  # ascending: positive one last
+        return EllipsoidalCone(None, np.concatenate([np.sqrt(-m[:-1] / m[-1]), np.zeros(D - pos.sum())]))
+    return _cone_with_axes(lams, w0, c, pos)
+
+
+def _cone_with_axes(lams, w0, c: float, pos) -> EllipsoidalCone:
+    """The cone with its eigenvectors: eigh of M = a a^T - c H on the positive block, identity on flats."""
     lp = lams[pos]
     a = lp * w0[pos]
-    c = 2.0 * (L0 - epsilon)
-    flat = np.zeros(D - lp.size)
-    if axes_only:
-        m = rank_one_update_eigenvalues(-c * lp, a)  # ascending: the positive one is last
-        return EllipsoidalCone(None, np.concatenate([np.sqrt(-m[:-1] / m[-1]), flat]))
+    D = lams.size
     m, V = np.linalg.eigh(np.outer(a, a) - c * np.diag(lp))
     order = np.argsort(m)[::-1]  # positive eigenvalue first
     m, V = m[order], V[:, order]
@@ -501,7 +506,7 @@ def sublevel_cone(lams, w0, epsilon: float, *, axes_only: bool = False) -> Ellip
     if lp.size < D:  # flat coordinates: identity block after the positive block
         Q[np.ix_(pos, np.arange(lp.size))] = V
         Q[np.flatnonzero(~pos), np.arange(lp.size, D)] = 1.0
-    return EllipsoidalCone(Q, np.concatenate([np.sqrt(-m[1:] / m[0]), flat]))
+    return EllipsoidalCone(Q, np.concatenate([np.sqrt(-m[1:] / m[0]), np.zeros(D - lp.size)]))
 
 
 def rank_one_update_eigenvalues(d, a) -> np.ndarray:
