@@ -12,8 +12,13 @@ one vector of length D (:class:`dof_helpers.subspace.ParamLayout` order).
   or G = J^T J / N for :func:`dof_helpers.linearised.squared_error`. G is the Hessian of the
   loss of the *linearised* model at w_opt (paper Appendix A.1) and the PSD part of the
   true Hessian. With H_i = L_i L_i^T, L_i = diag(sqrt p) - p sqrt(p)^T, each chunk adds
-  M^T M (M = rows L_i^T J_i / sqrt N) by a BLAS rank-k update (``syrk``) into one D x D
-  array. :func:`dense_spectrum` diagonalises it (LAPACK ``syevd``).
+  M^T M (M = rows L_i^T J_i / sqrt N, C - 1 of them per example after one Householder
+  reflection) by a BLAS rank-k update (``syrk``) into one D x D array.
+  :func:`dense_spectrum` diagonalises it (LAPACK ``syevd``).
+- :func:`ggn_factor`, :func:`kernel_spectrum`, :func:`eigen_coordinates`: the same
+  spectrum from the R x R Gram matrix K = M M^T (R = N (C - 1), the loss-weighted
+  empirical NTK), cheaper when R < D, and the coordinates V^T (w_0 - w_opt) of a
+  displacement without forming G's D x D eigenvectors.
 - :func:`ggn_operator` (v -> G v) and :func:`hessian_operator` (v -> H v, the true
   Hessian: ``jax.jvp`` of ``jax.grad``; reverse-over-reverse for models with
   ``jax.custom_vjp`` layers) are matrix-free, for :mod:`dof_helpers.lanczos`.
@@ -34,7 +39,7 @@ from scipy.linalg import blas
 
 from .linearised import LOSSES, Linearised, logits_linearisation, per_example_loss, resolve_tangent
 from .subspace import Basis, ParamLayout, materialize
-from .validation import check_choice, check_int
+from .validation import check_choice, check_float, check_int
 
 FLOAT_DTYPES = ("float32", "float64")
 
@@ -100,11 +105,19 @@ def jacobian_chunks(model, params, subset: Subset):
 
 @functools.partial(jax.jit, static_argnames=("loss",))
 def _ggn_rows(logits, J, weight, *, loss):
-    """Rows M (n C, D) with sum_i weight_i J_i^T H_i J_i = M^T M (H_i the loss Hessian in the logits)."""
+    """Rows M with sum_i weight_i J_i^T H_i J_i = M^T M (H_i the loss Hessian in the logits).
+
+    Squared error: J_i itself (C rows). Cross-entropy: with s = sqrt(p_i), the C rows
+    s_c (J_ic - p_i^T J_i) satisfy sum_c s_c row_c = 0; a Householder reflection that maps
+    s to -e_1 keeps M^T M and zeroes the first row, which is dropped (C - 1 rows).
+    """
     if loss == "cross_entropy":
         p = jax.nn.softmax(logits)
-        sp = jnp.sqrt(p)
-        J = sp[:, :, None] * (J - jnp.einsum("nc,ncd->nd", p, J)[:, None, :])  # L_i^T J_i
+        s = jnp.sqrt(p)
+        R = s[:, :, None] * (J - jnp.einsum("nc,ncd->nd", p, J)[:, None, :])  # L_i^T J_i
+        v = s.at[:, 0].add(1.0)  # s + e_1 (s_0 >= 0: no cancellation)
+        R = R - (2.0 / jnp.sum(v * v, axis=1))[:, None, None] * v[:, :, None] * jnp.einsum("nc,ncd->nd", v, R)[:, None, :]
+        J = R[:, 1:, :]
     return (jnp.sqrt(weight)[:, None, None] * J).reshape(-1, J.shape[-1])
 
 
@@ -158,6 +171,65 @@ def dense_spectrum(G: np.ndarray, *, vectors: bool = True, overwrite: bool = Fal
         return out[::-1].copy()
     lams, V = out
     return lams[::-1].copy(), V[:, ::-1]
+
+
+# ----------------------------------------------------------------------------- via the kernel M M^T
+def ggn_factor(model, params, subset: Subset, *, loss: str = "cross_entropy") -> np.ndarray:
+    """The factor M (R, D), float32, with G = M^T M: R = N (C - 1) rows for cross-entropy, N C for squared error.
+
+    Holds R x D floats (0.7 GiB for Conv-2 at N = 1,024); see :func:`kernel_spectrum`.
+    """
+    check_choice("loss", loss, LOSSES)
+    subset = _check_subset(subset)
+    M = np.concatenate([np.asarray(_ggn_rows(logits, J, w, loss=loss)) for logits, J, w in
+                        jacobian_chunks(model, params, subset)])
+    per_example = M.shape[0] // subset.weight.size
+    return M[: subset.n * per_example]  # the padding (zero rows) is at the end
+
+
+class KernelSpectrum(NamedTuple):
+    """Spectrum of G = M^T M (D x D) from the Gram matrix K = M M^T (R x R), for R <= D.
+
+    ``lams`` (D,) descending: the R eigenvalues of K (those of G on its range), then the
+    D - R zeros of G's null space; ``U`` (R, R) the eigenvectors of K (columns, same order);
+    ``M`` the factor. G's eigenvectors on its range are v_j = M^T u_j / sqrt(lambda_j).
+    """
+    lams: np.ndarray
+    U: np.ndarray
+    M: np.ndarray
+
+
+def kernel_spectrum(M: np.ndarray) -> KernelSpectrum:
+    """Eigen-decompose G = M^T M through K = M M^T: O(R^2 D + R^3) instead of O(D^2 R + D^3).
+
+    For the Gauss-Newton matrix K is the (loss-Hessian weighted) empirical neural tangent
+    kernel of the N examples; with R = N (C - 1) < D it is the cheaper matrix to diagonalise.
+    """
+    M = np.asarray(M)
+    if M.ndim != 2 or M.shape[0] > M.shape[1] or M.dtype not in (np.float32, np.float64):
+        raise ValueError(f"M is not valid; expected a float32/float64 (R, D) factor with R <= D, got {M.shape} {M.dtype}")
+    syrk = blas.ssyrk if M.dtype == np.float32 else blas.dsyrk
+    K = symmetrise_upper(syrk(1.0, M.T, trans=1, lower=0))  # (M^T)^T M^T = M M^T, M.T is Fortran-ordered: no copy
+    lams, U = dense_spectrum(K, overwrite=True)
+    return KernelSpectrum(np.concatenate([lams, np.zeros(M.shape[1] - M.shape[0], lams.dtype)]), U, M)
+
+
+def eigen_coordinates(spec: KernelSpectrum, dw, *, rtol: float | None = None) -> np.ndarray:
+    """V^T dw (D,) in the order of ``spec.lams``: u_j^T (M dw) / sqrt(lambda_j) on G's range, 0 elsewhere.
+
+    Eigenvalues below ``rtol`` * lambda_max (default R * float32 eps) count as null space,
+    where coordinates are not defined by G (and irrelevant to a quadratic model: 0 there).
+    """
+    R, D = spec.M.shape
+    dw = np.asarray(dw, np.float64).reshape(-1)
+    if dw.size != D:
+        raise ValueError(f"dw is not valid; expected a vector of length D={D}, got {dw.size}")
+    tol = (R * np.finfo(np.float32).eps if rtol is None else check_float("rtol", rtol, min_value=0.0)) * spec.lams[0]
+    lam = spec.lams[:R].astype(np.float64)
+    c = (spec.U.T @ (spec.M @ dw.astype(spec.M.dtype))).astype(np.float64)  # float32 products: no D x R copy
+    out = np.zeros(D)
+    out[:R] = np.where(lam > tol, c / np.sqrt(np.where(lam > tol, lam, 1.0)), 0.0)
+    return out
 
 
 # ----------------------------------------------------------------------------- matrix-free products

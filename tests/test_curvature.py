@@ -115,3 +115,29 @@ def test_bad_arguments_name_the_parameter():
         cur.lstsq_subspace_minimum(model, p, np.zeros((3, 2)), sub)
     with pytest.raises(ValueError, match="G is not valid"):
         cur.dense_spectrum(np.zeros((3, 4)))
+
+
+@pytest.mark.parametrize("loss", lin_mod.LOSSES)
+def test_kernel_route_gives_the_spectrum_and_coordinates_of_g(loss):
+    model, shape = _curv.mlp()
+    x, y = _curv.data(shape, n=24)  # R = 24 * 9 or 24 * 10 rows < D = 442
+    p_opt, p_0 = _curv.params(model, shape, 0), _curv.params(model, shape, 1)
+    subset = cur.fixed_subset(x, y, chunk=16)
+    G = cur.gauss_newton_matrix(model, p_opt, subset, loss=loss, dtype="float64")
+    M = cur.ggn_factor(model, p_opt, subset, loss=loss)
+    assert M.shape == (24 * (9 if loss == "cross_entropy" else 10), 442)
+    np.testing.assert_allclose(M.T.astype(np.float64) @ M, G, rtol=0, atol=1e-6 * np.abs(G).max())
+    spec = cur.kernel_spectrum(M)
+    lams = cur.dense_spectrum(G, vectors=False)
+    np.testing.assert_allclose(spec.lams, lams, rtol=0, atol=1e-5 * lams[0])
+    layout = ParamLayout.of(p_opt)
+    dw = np.asarray(layout.flatten(p_0) - layout.flatten(p_opt), np.float64)
+    z = cur.eigen_coordinates(spec, dw)
+    # the coordinates reproduce the quadratic forms dw^T G dw and ||G dw||^2
+    assert np.sum(spec.lams * z ** 2) == pytest.approx(dw @ G @ dw, rel=1e-4)
+    assert np.sum(spec.lams ** 2 * z ** 2) == pytest.approx(np.sum((G @ dw) ** 2), rel=1e-4)
+    assert np.sum(z ** 2) <= dw @ dw * (1 + 1e-6)
+    with pytest.raises(ValueError, match="dw is not valid"):
+        cur.eigen_coordinates(spec, dw[:5])
+    with pytest.raises(ValueError, match="M is not valid"):
+        cur.kernel_spectrum(M.T)
