@@ -11,6 +11,8 @@ each with its wall time and its peak resident memory above what was held before 
 
 1. the exact G = (1/N) sum_i J_i^T H_i J_i (per-example Jacobians in chunks, ``syrk``);
 2. its full spectrum, eigenvalues and eigenvectors (LAPACK ``syevd``, float32);
+   ``--route kernel`` instead builds the factor M (G = M^T M, R = 9 N rows) and
+   diagonalises the R x R kernel M M^T, cheaper when R < D; ``both`` (default) does both;
 3. ``--lanczos`` Lanczos steps with GGN products, compared with the exact top eigenvalues;
 4. ``--lanczos`` Lanczos steps with true Hessian-vector products (extreme eigenvalues, so
    also the most negative curvature);
@@ -88,6 +90,8 @@ def main(argv=None):
     parser.add_argument("--lanczos", type=int, default=30, help="Lanczos steps")
     parser.add_argument("--probes", type=int, default=3, help="SLQ probes")
     parser.add_argument("--order", type=int, default=30, help="Lanczos steps per SLQ probe")
+    parser.add_argument("--route", choices=("dense", "kernel", "both"), default="both",
+                        help="G's spectrum from the D x D matrix, from the R x R kernel M M^T, or both")
     parser.add_argument("--predict", action="store_true", help="also predict thresholds from the spectrum")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also write the report to this file")
@@ -100,24 +104,34 @@ def main(argv=None):
     subset = curvature.fixed_subset(ds.x_train[: args.n], ds.y_train[: args.n], chunk=args.chunk)
     D = ParamLayout.of(p_opt).D
     say(f"fixed subset N = {args.n} (chunks of {args.chunk}), D = {D:,}, C = 10")
-    lams, V = measure(args, say, model, p_opt, subset, D)
+    layout = ParamLayout.of(p_opt)
+    dw = np.asarray(layout.flatten(w_0) - layout.flatten(p_opt), np.float64)
+    lams, z0 = measure(args, say, model, p_opt, subset, D, dw)
     if args.predict:
-        predict(say, lams, V, p_opt, w_0, model, subset)
+        predict(say, lams, z0, dw, model, p_opt, subset)
     say.save(args.out)
 
 
-def measure(args, say, model, p_opt, subset, D):
-    """Phases 1-5 (module docstring); returns the exact GGN spectrum (eigenvalues, eigenvectors)."""
+def measure(args, say, model, p_opt, subset, D, dw):
+    """Phases 1-5 (module docstring); returns G's eigenvalues and the coordinates V^T dw."""
     key = jax.random.PRNGKey(args.seed + 1)
     say("")
     say("| phase | seconds | peak GiB above start | peak RSS GiB | load |")
     say("|---|---|---|---|---|")
-    with Phase(say, f"exact GGN (float32, {args.n} x 10 Jacobian rows)"):
-        G = curvature.gauss_newton_matrix(model, p_opt, subset)
-    trace = float(np.trace(G))
-    with Phase(say, "eigh (syevd, float32, with eigenvectors)"):
-        lams, V = curvature.dense_spectrum(G, overwrite=True)
-    del G
+    lams = None
+    if args.route in ("dense", "both"):
+        lams, z0, trace = dense_route(args, say, model, p_opt, subset, dw)
+    if args.route in ("kernel", "both"):
+        with Phase(say, f"kernel route: factor M ({args.n} x 9 Jacobian rows, held)"):
+            M = curvature.ggn_factor(model, p_opt, subset)
+        with Phase(say, f"kernel route: K = M M^T ({M.shape[0]} x {M.shape[0]}) and its eigh"):
+            spec = curvature.kernel_spectrum(M)
+        if lams is not None:
+            say(f"| (kernel vs dense eigenvalues: max abs difference {np.abs(spec.lams - lams).max():.2g}, "
+                f"lambda_max {lams[0]:.4g}) | | | | |")
+        lams, z0 = spec.lams, curvature.eigen_coordinates(spec, dw)
+        trace = float(np.sum(M.astype(np.float64) ** 2))
+        del M, spec
     ggn = curvature.ggn_operator(model, p_opt, subset)
     with Phase(say, f"Lanczos, {args.lanczos} GGN products"):
         top_ggn = lanczos.top_eigenpairs(ggn, D, 10, key=key, order=args.lanczos)
@@ -127,7 +141,18 @@ def measure(args, say, model, p_opt, subset, D):
     with Phase(say, f"SLQ density of H, {args.probes} probes x {args.order} products"):
         nodes, weights = lanczos.slq(hvp, D, order=args.order, n_probes=args.probes, key=jax.random.fold_in(key, 1))
     report_spectra(say, lams, trace, D, top_ggn, ritz_h, nodes, weights)
-    return lams, V
+    return lams, z0
+
+
+def dense_route(args, say, model, p_opt, subset, dw):
+    """The D x D Gauss-Newton matrix and its full eigendecomposition."""
+    with Phase(say, f"exact GGN (float32, {args.n} x 9 Jacobian rows, syrk into D x D)"):
+        G = curvature.gauss_newton_matrix(model, p_opt, subset)
+    trace = float(np.trace(G))
+    with Phase(say, "eigh of G (syevd, float32, with eigenvectors)"):
+        lams, V = curvature.dense_spectrum(G, overwrite=True)
+    del G
+    return lams, V.T @ dw.astype(np.float32), trace
 
 
 def report_spectra(say, lams, trace, D, top_ggn, ritz_h, nodes, weights):
@@ -145,15 +170,15 @@ def report_spectra(say, lams, trace, D, top_ggn, ritz_h, nodes, weights):
         f"weight on negative nodes {neg:.3f}; node range [{nodes.min():.3g}, {nodes.max():.3g}]")
 
 
-def predict(say, lams, V, p_opt, w_0, model, subset):
-    layout = ParamLayout.of(p_opt)
-    z0 = V.T @ np.asarray(layout.flatten(w_0) - layout.flatten(p_opt), np.float32)
+def predict(say, lams, z0, dw, model, p_opt, subset):
+    """eq. 3.4 and D - d_local for the quadratic model L* + 1/2 z^T diag(lams) z at three levels."""
     L_star, _ = curvature.loss_and_gradient(model, p_opt, subset)
     tol = lams.size * np.finfo(np.float32).eps * lams[0]
     clean = np.where(np.abs(lams) <= tol, 0.0, lams)
+    z0 = np.where(clean > 0, z0, 0.0)
     L0_quad = L_star + 0.5 * float(np.sum(clean * z0.astype(float) ** 2))
-    say(f"quadratic model at w_opt: L* = {L_star:.4f}, ||w_0 - w_opt|| = {np.linalg.norm(z0):.3f}, "
-        f"model loss at w_0 {L0_quad:.3f}")
+    say(f"quadratic model at w_opt: L* = {L_star:.4f}, ||w_0 - w_opt|| = {np.linalg.norm(dw):.3f} "
+        f"({np.linalg.norm(z0):.3f} outside the flat directions), model loss at w_0 {L0_quad:.3f}")
     eps = L_star + np.array([0.01, 0.1, 0.5]) * (L0_quad - L_star)
     t0 = time.perf_counter()
     pred = basin.angular_threshold(clean, z0, L_star, eps, n_samples=200, seed=0)
