@@ -20,6 +20,11 @@ each with its wall time and its peak resident memory above what was held before 
 6. with ``--predict``: eq. 3.4 and D - d_local from the exact spectrum, w_0 seen from w_opt.
 
 Peak memory: Linux's VmHWM, reset before each phase through /proc/self/clear_refs.
+
+On a shared, oversubscribed CPU run it with ``OPENBLAS_NUM_THREADS=1``: measured here at
+load ~11 on 2 cores, a 2,000 x 2,000 ``syevd`` took 41 s with OpenBLAS's 2 threads and
+4.5 s with 1 (the threads' synchronisation in the tridiagonal reduction collapses when
+they do not get a core each); a matrix product was equally fast either way.
 """
 from __future__ import annotations
 
@@ -99,7 +104,7 @@ def main(argv=None):
     say = Report()
     say(f"# Curvature cost at Conv-2 size ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     say(f"jax {jax.__version__}, backend {jax.default_backend()}, {os.cpu_count()} CPUs; "
-        f"load average at start {os.getloadavg()[0]:.1f}")
+        f"load average at start {os.getloadavg()[0]:.1f}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     ds, model, p_opt, w_0 = train_conv2(args, say)
     subset = curvature.fixed_subset(ds.x_train[: args.n], ds.y_train[: args.n], chunk=args.chunk)
     D = ParamLayout.of(p_opt).D

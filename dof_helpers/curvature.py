@@ -161,7 +161,10 @@ def dense_spectrum(G: np.ndarray, *, vectors: bool = True, overwrite: bool = Fal
 
     LAPACK divide and conquer (``syevd``; on this machine 12x faster than ``syevr`` at
     n = 3000). ``overwrite=True`` lets LAPACK destroy ``G`` (saves one D x D copy when G
-    is Fortran-ordered, as :func:`gauss_newton_matrix` returns it).
+    is Fortran-ordered, as :func:`gauss_newton_matrix` returns it). Workspace: about
+    2 n^2 more floats. On a CPU shared with other jobs set ``OPENBLAS_NUM_THREADS=1``
+    before numpy loads: with more BLAS threads than free cores ``syevd`` slowed down ~9x
+    here (``benchmarks/curvature_cost.py``).
     """
     G = np.asarray(G)
     if G.ndim != 2 or G.shape[0] != G.shape[1] or G.dtype not in (np.float32, np.float64):
