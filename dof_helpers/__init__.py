@@ -21,6 +21,10 @@ Modules (import the one you need; nothing heavy is imported here):
 - ``thresholds`` success probability P_s (eq. 2.3), d* (Definition 2.1), d_int90
 - ``geometry``   Gaussian width, Gordon's escape theorem, local angular dimension
 - ``quadratic``  the quadratic-well experiments (Section 3.2)
+- ``linearised`` the linearised network f(w_opt) + J(w_opt)(w - w_opt) as a model (Appendix A.1)
+- ``curvature``  Jacobians, the exact Gauss-Newton matrix, Hessian- and GGN-vector products
+- ``lanczos``    Lanczos with full reorthogonalisation, stochastic Lanczos quadrature
+- ``basin``      threshold dimensions predicted from a real curvature spectrum (eq. 3.4, d_local)
 - ``records``    crash-safe JSON-lines records
 - ``plotting``   the house style and every figure type
 - ``runner``     execute a chapter with papermill, optionally with a preset

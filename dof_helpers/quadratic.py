@@ -11,6 +11,8 @@ initialisation w_0 is a uniformly random direction scaled to length R.
   d = 0..d_max at once from one QR factorisation of H^{1/2} G (the leading d columns of a
   Gaussian G span a uniform d-dimensional subspace; Q's leading columns span the same
   subspaces, so the residuals come from one reverse cumulative sum).
+  :func:`fixed_start_min_losses` does the same from one fixed displacement (flat
+  directions, lambda_i = 0, allowed).
 * :func:`adam_min_losses` runs Adam (b1 0.9, b2 0.999, eps 1e-7 as in the paper's
   Appendix A.4) on theta for comparison, batched with ``jax.vmap``; it records the best loss
   seen, as the paper does.
@@ -130,6 +132,26 @@ def simulate_min_losses(lams, R: float, n_runs: int, seed=0, d_max: int | None =
     return out, w0s
 
 
+def fixed_start_min_losses(lams, w0, n_runs: int, seed=0, d_max: int | None = None) -> np.ndarray:
+    """Exact subspace minima from one fixed displacement ``w0`` for ``n_runs`` random subspaces.
+
+    Like :func:`simulate_min_losses`, but every run starts at the same ``w0`` (any vector in
+    the eigenbasis; ``lams`` may contain zeros, flat directions), so only the subspace is
+    random, as when one network's w_0 is trained in many random subspaces (Appendix A.1).
+    Returns min_losses (n_runs, d_max + 1) of 1/2 sum_i lambda_i w_i^2.
+    """
+    lams = np.asarray(lams, dtype=float)
+    w0 = np.asarray(w0, dtype=float)
+    if lams.ndim != 1 or w0.shape != lams.shape or np.any(lams < 0):
+        raise ValueError(f"w0 is not valid; expected a vector of the shape of lams {lams.shape} (lams >= 0), "
+                         f"got {w0.shape}")
+    D = lams.size
+    d_max = D if d_max is None else check_int("d_max", d_max, min_value=1, max_value=D)
+    n_runs = check_int("n_runs", n_runs, min_value=1)
+    rng = _rng(seed)
+    return np.stack([nested_min_losses(lams, w0, rng.standard_normal((D, d_max))) for _ in range(n_runs)])
+
+
 def adam_min_losses(lams, w0s, d_values, *, steps: int = 1000, lr: float = 5e-2, seed=0,
                     b1: float = ADAM_B1, b2: float = ADAM_B2, eps: float = ADAM_EPS) -> tuple[np.ndarray, np.ndarray]:
     """Best loss reached by Adam on L(w0 + A theta), theta_0 = 0, for each run and each d.
@@ -203,14 +225,21 @@ def threshold_curve(prob: np.ndarray, d_values, delta: float = 0.1) -> np.ndarra
 
 
 def eq34_local_dimension(lams, R: float, epsilon) -> np.ndarray:
-    """The paper's lower estimate of d_local: sum_i r_i^2 / (R^2 + r_i^2), r_i^2 = 2 epsilon / lambda_i."""
+    """The paper's lower estimate of d_local: sum_i r_i^2 / (R^2 + r_i^2), r_i^2 = 2 epsilon / lambda_i.
+
+    Written as sum_i 2 epsilon / (R^2 lambda_i + 2 epsilon), so a zero eigenvalue (a flat
+    direction, r_i infinite) contributes 1 for every epsilon >= 0.
+    """
     R = check_float("R", R, min_value=0.0, open_min=True)
     lams = np.asarray(lams, dtype=float)
+    if lams.ndim != 1 or not np.all(np.isfinite(lams)) or np.any(lams < 0):
+        raise ValueError("lams is not valid; expected a 1-d array of finite eigenvalues >= 0 (0 = flat direction)")
     eps = np.atleast_1d(np.asarray(epsilon, dtype=float))
     if np.any(eps < 0):
         raise ValueError("epsilon is not valid; expected values >= 0")
-    r2 = 2.0 * eps[:, None] / lams[None, :]
-    out = np.sum(r2 / (R ** 2 + r2), axis=1)
+    two_eps = 2.0 * eps[:, None]
+    flat = lams[None, :] == 0
+    out = np.sum(np.where(flat, 1.0, two_eps / np.where(flat, 1.0, R ** 2 * lams[None, :] + two_eps)), axis=1)
     return out if np.ndim(epsilon) else float(out[0])
 
 

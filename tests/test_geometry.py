@@ -179,3 +179,33 @@ def test_bad_arguments_name_the_parameter():
     with pytest.raises(ValueError, match=r"ball_dims\[1\]=0 is not valid"):
         theory.gaussian_width_config(D=10, n_samples=100, radius=1.0, ball_dims=[1, 0], power_exponents=[0.0],
                                   cap_angles_deg=[10.0], n_points=[2], seed=0)
+
+
+def test_rank_one_update_eigenvalues_match_eigh_with_deflation():
+    rng = np.random.default_rng(4)
+    for d, a in [(-np.exp(rng.uniform(-9, 0, 300)), rng.standard_normal(300)),
+                 (np.r_[-np.ones(6), -0.1 * np.ones(4), -np.exp(rng.uniform(-3, 0, 5))], rng.standard_normal(15)),
+                 (np.array([-2.0]), np.array([0.5]))]:
+        a[::7] = 0.0  # decoupled coordinates deflate
+        ref = np.linalg.eigvalsh(np.diag(d) + np.outer(a, a))
+        got = geo.rank_one_update_eigenvalues(d, a)
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+    with pytest.raises(ValueError, match="a is not valid"):
+        geo.rank_one_update_eigenvalues(np.ones(3), np.ones(2))
+
+
+def test_sublevel_cone_with_flat_directions_is_a_cylinder():
+    rng = np.random.default_rng(5)
+    lams = np.r_[np.exp(rng.uniform(-3, 0, 10)), np.zeros(4)]
+    w0 = rng.standard_normal(14)
+    cone = geo.sublevel_cone(lams, w0, 0.1)
+    assert np.sum(cone.lam == 0) == 4
+    # directions into the set plus any flat direction stay in the cone
+    x = np.r_[0.3 * rng.standard_normal(10) / np.sqrt(lams[:10]) * np.sqrt(0.2 / 10), 50 * rng.standard_normal(4)]
+    assert 0.5 * np.sum(lams * x ** 2) <= 0.1
+    z = (x - w0) @ cone.Q
+    assert z[0] >= np.sqrt(np.sum((z[1:] * cone.lam) ** 2)) - 1e-9
+    # the projection keeps the flat part: delta(K' x R^4) = delta(K') + 4
+    est = geo.local_angular_dimension_quadratic(lams, w0, 0.1, 4000, seed=1, axes_only=True)
+    red = geo.local_angular_dimension_quadratic(lams[:10], w0[:10], 0.1 - 0.0, 4000, seed=1, axes_only=True)
+    assert est.mean == pytest.approx(red.mean + 4, abs=1e-12)

@@ -115,3 +115,23 @@ def test_bad_arguments_name_the_parameter():
         theory.quadratic_well_config(**{**good, "adam_runs": 20})
     with pytest.raises(ValueError, match="eps_max=0.001 is not valid"):
         theory.quadratic_well_config(**{**good, "eps_max": 0.001})
+
+
+def test_fixed_start_minima_with_flat_directions_reach_zero_at_the_rank():
+    D, n_flat = 40, 10
+    lams = np.r_[quad.spectrum("bulk", D - n_flat), np.zeros(n_flat)]
+    w0 = quad.init_points(D, 2.0, 1, seed=0)[0]
+    ml = quad.fixed_start_min_losses(lams, w0, 5, seed=1)
+    assert ml.shape == (5, D + 1) and np.allclose(ml[:, 0], quad.loss(lams, w0))
+    assert np.all(np.diff(ml, axis=1) <= 1e-12)
+    # w0 + span(A) meets the affine set of minima {z : z_i = 0 where lambda_i > 0} iff d + n_flat >= D
+    assert np.all(ml[:, D - n_flat:] <= 1e-12 * ml[:, :1])
+    assert np.all(ml[:, D - n_flat - 1] > 1e-6 * ml[:, 0])
+
+
+def test_eq34_flat_directions_count_one():
+    lams = np.r_[1.0, 0.1, 0.0, 0.0]
+    got = quad.eq34_local_dimension(lams, 2.0, [0.0, 0.5])
+    np.testing.assert_allclose(got, [2.0, 2.0 + 1.0 / 5.0 + 1.0 / 1.4])
+    with pytest.raises(ValueError, match="lams is not valid"):
+        quad.eq34_local_dimension(-lams, 2.0, 0.1)

@@ -82,7 +82,6 @@ def test_clopper_pearson_known_values_and_edges():
 
 
 def test_d_star_bootstrap_brackets_d_star_and_is_exact_without_spread():
-    import numpy as np
     rows = [dict(method="random_affine", t=0, seed=s, d=d, status="ok",
                  best_train_acc=0.9 if d >= (8 if s < 7 else 16) else 0.1)
             for s in range(10) for d in (2, 4, 8, 16, 32)]
