@@ -20,7 +20,7 @@
 # - what the data look like after the paper's preprocessing (pixels / 255 minus the
 #   per-pixel mean image of the training set, nothing else);
 # - how many parameters $D$ each of the paper's networks has, counted by code and
-#   compared with the paper to the unit;
+#   compared with the paper (which rounds them) and with its original code (exact counts);
 # - how well Conv-2 trains on Fashion-MNIST when all $D$ parameters are free: the
 #   *baseline* that every subspace experiment in this book is measured against.
 #
@@ -60,7 +60,7 @@ print("jax", jax.__version__, "on", jax.devices())
 # **The full dimension $D$.** The theory of this book compares a training dimension $d$
 # with the number of parameters $D$: Gordon's theorem puts the threshold at
 # $d^* = D - d_{\mathrm{local}}$ ({cite}`larsen2022degrees`, eq. 3.3). So $D$ has to be
-# right to the unit. The paper uses three convolutional networks and we add the
+# right. The paper uses three convolutional networks and we add the
 # fully-connected network of {cite}`li2018intrinsic`:
 #
 # - **Conv-2**: a $3\times3$ convolution with 16 channels, ReLU, $2\times2$ pooling; a
@@ -225,7 +225,8 @@ print("baseline trains well above chance:", full_train_acc > 0.6)
 #
 # - The preprocessing is deliberately plain: scale to $[0, 1]$ and subtract the mean
 #   image. No augmentation, no validation split.
-# - Every network's parameter count $D$ matches the paper exactly; these are the $D$ of
+# - Every network's parameter count $D$ matches the exact counts of the paper's original
+#   code and the paper's rounded values; these are the $D$ of
 #   the theory ($d^* = D - d_{\mathrm{local}}$).
 # - A few epochs of full-space training take Conv-2 from chance to a high accuracy on
 #   Fashion-MNIST; that accuracy is the ceiling that subspaces of dimension $d \ll D$ try

@@ -528,6 +528,8 @@ for split, c in big_claims.items():
 # - Read through eq. 3.3, the measured $d^*$ say that every accuracy level set reached here,
 #   seen from its centre, has a local angular dimension of at least 80% of $D$; burn-in adds
 #   up to about a thousand dimensions of it at the levels where it helps.
-# - All of this is at a reduced scale (10,240 training images, two epochs, a Fastfood basis,
-#   a grid of $d$ in factors of two, 11 of its 13 values complete); the `paper-*` presets
-#   run the paper's full settings on a GPU.
+# - All of this is at the reduced scale of the `cpu-large` preset (its settings and how much
+#   of its grid completed are printed with its records above: a fraction of the training
+#   images, fewer epochs, a Fastfood basis, a grid of $d$ in factors of two); the `paper-*`
+#   presets run the paper's full settings, and {doc}`../book/coverage` says which of the
+#   paper's figures this reproduces at which scale.
