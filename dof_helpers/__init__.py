@@ -16,6 +16,7 @@ Modules (import the one you need; nothing heavy is imported here):
 - ``pruning``    masks and masked training (lottery tickets, random pruning)
 - ``taxonomy``   the eight methods of Table 1 side by side
 - ``escape``     cones, random subspaces, Gordon's escape theorem
+- ``angular``    local angular dimension of a quadratic sublevel set (Definition 3.2)
 - ``baselines``  the full model at the better of two learning rates
 - ``chapters``   each chapter's parameters, grids, claims, figures and command line
 - ``thresholds`` success probability P_s (eq. 2.3), d* (Definition 2.1), d_int90

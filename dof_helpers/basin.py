@@ -17,7 +17,7 @@ cylinder, infinitely long along them.
   flat directions contribute 1 each (``quadratic.eq34_local_dimension``).
 - :func:`angular_threshold` -- D - d_local with d_local the statistical dimension of the
   cone K of directions from w_0 into S(epsilon) (Definition 3.2; the cone of
-  :func:`dof_helpers.geometry.sublevel_cone`, O(D^2) for D ~ 20,000). The spread of the
+  :func:`dof_helpers.angular.sublevel_cone`, O(D^2) for D ~ 20,000). The spread of the
   transition comes from the same samples: the intrinsic-volume variable V_K of the conic
   kinematic formula has Var V_K = Var ||Pi_K(g)||^2 - 2 delta(K) (McCoy & Tropp 2014),
   and a uniformly random d-dimensional subspace meets K (Crofton formula) with
@@ -34,7 +34,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import stats
 
-from .geometry import cone_projection_samples, sublevel_cone
+from .angular import cone_projection_samples, sublevel_cone
 from .quadratic import eq34_local_dimension
 from .validation import check_float, check_int
 

@@ -20,13 +20,13 @@ initialisation w_0 is a uniformly random direction scaled to length R.
   d*(epsilon) (Definition 2.1); :func:`eq34_threshold_bound` the paper's analytic bound
   D - sum_i r_i^2 / (R^2 + r_i^2) with r_i = sqrt(2 epsilon / lambda_i) (eq. 3.4);
   :func:`local_angular_threshold` our numerical D - d_local from
-  :func:`dof_helpers.geometry.local_angular_dimension_quadratic`.
+  :func:`dof_helpers.angular.local_angular_dimension_quadratic`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .geometry import local_angular_dimension_quadratic
+from .angular import local_angular_dimension_quadratic
 from .validation import check_choice, check_float, check_int
 
 SPECTRA = ("bimodal", "bulk")
@@ -252,7 +252,7 @@ def local_angular_threshold(lams, w0s, epsilons, n_samples: int = 400, seed=0) -
     """Predicted centre of the transition, D - d_local(epsilon), from the initialisations ``w0s``.
 
     d_local is the statistical dimension of the cone of directions from w0 into S(epsilon)
-    (:func:`dof_helpers.geometry.local_angular_dimension_quadratic`), computed for each row
+    (:func:`dof_helpers.angular.local_angular_dimension_quadratic`), computed for each row
     of ``w0s``; the prediction is the median over rows of D - d_local, which estimates the
     d where half of the runs hit (L(w0) varies from run to run, and near epsilon ~ L(w0)
     d_local is very sensitive to it). Returns (median, largest Monte-Carlo standard error),

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from dof_helpers import basin
+from dof_helpers import angular
 from dof_helpers import geometry as geo
 from dof_helpers import quadratic as quad
 
@@ -76,13 +77,13 @@ def test_float32_noise_is_flattened_by_flat_tol():
 
 def test_axes_only_cone_agrees_with_the_eigenvector_cone():
     lams, z0 = _well(D=40, n_flat=8)
-    full = geo.sublevel_cone(lams, z0, 0.05)
-    fast = geo.sublevel_cone(lams, z0, 0.05, axes_only=True)
+    full = angular.sublevel_cone(lams, z0, 0.05)
+    fast = angular.sublevel_cone(lams, z0, 0.05, axes_only=True)
     np.testing.assert_allclose(np.sort(fast.lam), np.sort(full.lam), rtol=1e-8, atol=1e-12)
     Q = full.Q
     np.testing.assert_allclose(Q.T @ Q, np.eye(40), atol=1e-12)
-    a = geo.local_angular_dimension_quadratic(lams, z0, 0.05, 4000, seed=0)
-    b = geo.local_angular_dimension_quadratic(lams, z0, 0.05, 4000, seed=1, axes_only=True)
+    a = angular.local_angular_dimension_quadratic(lams, z0, 0.05, 4000, seed=0)
+    b = angular.local_angular_dimension_quadratic(lams, z0, 0.05, 4000, seed=1, axes_only=True)
     assert abs(a.mean - b.mean) < 4 * np.hypot(a.stderr, b.stderr)
     assert b.stderr < a.stderr  # the flat axes are added exactly, not sampled
 
@@ -98,4 +99,4 @@ def test_bad_arguments_name_the_parameter():
     with pytest.raises(ValueError, match="grad is not valid"):
         basin.quadratic_from_gradient(lams, np.zeros(3), 1.0)
     with pytest.raises(ValueError, match="lams is not valid"):
-        geo.sublevel_cone(-lams, z0, 0.1)
+        angular.sublevel_cone(-lams, z0, 0.1)

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 from scipy import optimize, special
 
+from dof_helpers import angular
 from dof_helpers import geometry as geo
 from dof_helpers import escape as esc
 from dof_helpers.chapters import theory
@@ -131,7 +132,7 @@ def test_ellipsoidal_cone_membership_and_projection():
     w0 = 2 * rng.standard_normal(D)
     L0 = 0.5 * np.sum(lams * w0 ** 2)
     eps = 0.3 * L0
-    cone = geo.sublevel_cone(lams, w0, eps)
+    cone = angular.sublevel_cone(lams, w0, eps)
     # every point of S(eps) seen from w0 is a direction in the cone
     X = rng.standard_normal((500, D))
     X *= (rng.uniform(0, 1, (500, 1)) / np.sqrt(np.sum(lams * X ** 2, axis=1) / (2 * eps))[:, None])
@@ -139,7 +140,7 @@ def test_ellipsoidal_cone_membership_and_projection():
     assert np.all(Z[:, 0] >= np.sqrt(Z[:, 1:] ** 2 @ cone.lam ** 2) - 1e-9)
     # projection agrees with a generic constrained solver
     G = rng.standard_normal((4, D))
-    sq = geo.project_onto_ellipsoidal_cone(G, cone)
+    sq = angular.project_onto_ellipsoidal_cone(G, cone)
     for i in range(4):
         y = G[i] @ cone.Q
         con = {"type": "ineq", "fun": lambda z: z[0] - np.sqrt(np.sum((z[1:] * cone.lam) ** 2) + 1e-16)}
@@ -153,11 +154,11 @@ def test_local_angular_dimension_of_ball_is_circular_cone():
     # cone of half-angle arcsin(sqrt(2 eps) / R)
     D, R, eps = 40, 2.0, 0.5
     w0 = np.r_[R, np.zeros(D - 1)]
-    est = geo.local_angular_dimension_quadratic(np.ones(D), w0, eps, 20000, seed=0)
+    est = angular.local_angular_dimension_quadratic(np.ones(D), w0, eps, 20000, seed=0)
     exact = esc.statistical_dimension("circular", D, angle=np.arcsin(np.sqrt(2 * eps) / R))
     assert est.within(exact, 4.0)
     # inside the set the cone is everything
-    assert geo.local_angular_dimension_quadratic(np.ones(D), 0.1 * w0, eps, 100).mean == pytest.approx(D, rel=0.5)
+    assert angular.local_angular_dimension_quadratic(np.ones(D), 0.1 * w0, eps, 100).mean == pytest.approx(D, rel=0.5)
 
 
 def test_bad_arguments_name_the_parameter():
@@ -188,17 +189,17 @@ def test_rank_one_update_eigenvalues_match_eigh_with_deflation():
                  (np.array([-2.0]), np.array([0.5]))]:
         a[::7] = 0.0  # decoupled coordinates deflate
         ref = np.linalg.eigvalsh(np.diag(d) + np.outer(a, a))
-        got = geo.rank_one_update_eigenvalues(d, a)
+        got = angular.rank_one_update_eigenvalues(d, a)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
     with pytest.raises(ValueError, match="a is not valid"):
-        geo.rank_one_update_eigenvalues(np.ones(3), np.ones(2))
+        angular.rank_one_update_eigenvalues(np.ones(3), np.ones(2))
 
 
 def test_sublevel_cone_with_flat_directions_is_a_cylinder():
     rng = np.random.default_rng(5)
     lams = np.r_[np.exp(rng.uniform(-3, 0, 10)), np.zeros(4)]
     w0 = rng.standard_normal(14)
-    cone = geo.sublevel_cone(lams, w0, 0.1)
+    cone = angular.sublevel_cone(lams, w0, 0.1)
     assert np.sum(cone.lam == 0) == 4
     # directions into the set plus any flat direction stay in the cone
     x = np.r_[0.3 * rng.standard_normal(10) / np.sqrt(lams[:10]) * np.sqrt(0.2 / 10), 50 * rng.standard_normal(4)]
@@ -206,6 +207,6 @@ def test_sublevel_cone_with_flat_directions_is_a_cylinder():
     z = (x - w0) @ cone.Q
     assert z[0] >= np.sqrt(np.sum((z[1:] * cone.lam) ** 2)) - 1e-9
     # the projection keeps the flat part: delta(K' x R^4) = delta(K') + 4
-    est = geo.local_angular_dimension_quadratic(lams, w0, 0.1, 4000, seed=1, axes_only=True)
-    red = geo.local_angular_dimension_quadratic(lams[:10], w0[:10], 0.1 - 0.0, 4000, seed=1, axes_only=True)
+    est = angular.local_angular_dimension_quadratic(lams, w0, 0.1, 4000, seed=1, axes_only=True)
+    red = angular.local_angular_dimension_quadratic(lams[:10], w0[:10], 0.1 - 0.0, 4000, seed=1, axes_only=True)
     assert est.mean == pytest.approx(red.mean + 4, abs=1e-12)
