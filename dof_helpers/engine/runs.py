@@ -53,11 +53,14 @@ def _train_subspace_run(context, config, state, run):
     res = train_subspace(context.model, centre, basis, context.data, key=k_data, d=run["d"], epochs=c.epochs,
                          batch_size=c.batch_size, optimizer=optim.adam(c.lr, variant=c.adam_variant),
                          eval_init=c.eval_init, eval_chunk=c.eval_chunk, loss=c.loss)
-    extra = {}
-    if run["method"] in LOTTERY_SUBSPACES:
-        _, s = state.lottery()
-        extra.update(basis="lottery", singular_values=[float(v) for v in s[:run["d"]]])
-    return res.metrics, extra
+    return res.metrics, _lottery_fields(state, run)
+
+
+def _lottery_fields(state, run) -> dict:
+    """A lottery-subspace record's basis name and the singular values of its d directions."""
+    if run["method"] not in LOTTERY_SUBSPACES:
+        return {}
+    return {"basis": "lottery", "singular_values": [float(v) for v in state.lottery()[1][:run["d"]]]}
 
 
 def _train_pruned_run(context, config, state, run):
@@ -107,9 +110,6 @@ def train_group_vmapped(context, config, states, group) -> list[dict]:
     wall = (time.perf_counter() - t0) / len(group)
     out = []
     for run, res in zip(group, results):
-        extra = {}
-        if run["method"] in LOTTERY_SUBSPACES:
-            extra.update(basis="lottery",
-                         singular_values=[float(v) for v in states[run["seed"]].lottery()[1][:run["d"]]])
-        out.append(_record(context, run, res.metrics, states[run["seed"]].layout.D, wall, **extra))
+        state = states[run["seed"]]
+        out.append(_record(context, run, res.metrics, state.layout.D, wall, **_lottery_fields(state, run)))
     return out
