@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: book test venv data notebooks html refs check clean benchmark gpu-check help chromium browser-check lint
+.PHONY: book test venv data notebooks html refs check clean benchmark benchmark-curvature gpu-check help chromium browser-check lint
 
 help:
 	@echo "make book       build the whole book (installs, fetches data, runs every chapter)"
@@ -17,6 +17,7 @@ help:
 	@echo "make chapter NB=01_baselines PRESET=cpu-large   execute one chapter with a preset"
 	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
 	@echo "make benchmark  measure the speed and memory ratios of benchmarks/ (writes them to the status page)"
+	@echo "make benchmark-curvature  the cost of chapter 07's curvature computations at Conv-2 size (~18 min)"
 	@echo "make gpu-check  on a GPU machine (< 10 min): CUDA jax, engine tests, step and vmap timings (DRY=1: on a CPU)"
 	@echo "make html       build the HTML from the executed notebooks (executes nothing)"
 	@echo "make browser-check  build the HTML, load every page in headless Chromium, fail on raw TeX,"
@@ -88,6 +89,11 @@ benchmark: venv
 	$(PY) benchmarks/conv_step.py --conv3 --out book/_generated/conv_step.txt
 	$(PY) benchmarks/subspace_step.py --out book/_generated/benchmark.txt
 	$(PY) benchmarks/sweep_throughput.py --out book/_generated/sweep_throughput.txt
+	$(PY) benchmarks/linearised_step.py --out book/_generated/linearised_step.txt
+
+# ~18 min on 2 quiet cores: the exact Gauss-Newton matrix of Conv-2 and its eigh (chapter 07's costs)
+benchmark-curvature: venv
+	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/curvature_cost.py --predict --out book/_generated/curvature_cost.txt
 
 gpu-check: venv
 	bash benchmarks/gpu_check.sh --python $(PY) $(if $(DRY),--dry-run,)

@@ -86,7 +86,7 @@ def train_conv2(args, say):
     m = res.metrics
     say(f"Conv-2 trained {args.epochs} epochs on {args.train} images in {time.perf_counter() - t0:.0f} s: "
         f"train loss {m['train_loss'][-1]:.4f}, train acc {m['train_acc'][-1]:.4f}, test acc {m['test_acc'][-1]:.4f}")
-    w_0 = train.init_model_params(model, train.run_keys(key)[0], shape)
+    w_0 = train.init_model_params(model, train.split_run_key(key)[0], shape)
     return ds, model, res.params, w_0
 
 

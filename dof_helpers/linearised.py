@@ -145,6 +145,18 @@ def model_fingerprint(model) -> str:
 
 
 # ----------------------------------------------------------------------------- the model
+def check_model_and_point(model, params, name: str):
+    """Validate a model of the protocol (``init`` / ``apply``) and a point ``name`` (a non-empty
+    pytree of floating-point arrays); returns the point with every leaf a jax array."""
+    if not callable(getattr(model, "apply", None)) or not callable(getattr(model, "init", None)):
+        raise ValueError(f"model={model!r} is not valid; expected an object with init(key, x) and "
+                         "apply({'params': params}, x) (e.g. a flax.linen.Module)")
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves or not all(jnp.issubdtype(jnp.result_type(a), jnp.floating) for a in leaves):
+        raise ValueError(f"{name} is not valid; expected a non-empty pytree of floating-point arrays")
+    return jax.tree_util.tree_map(jnp.asarray, params)
+
+
 class Linearised:
     """f_lin(w, x) = f(w_opt, x) + J(w_opt, x)(w - w_opt) (Appendix A.1), a model of the protocol.
 
@@ -156,14 +168,8 @@ class Linearised:
 
     def __init__(self, model, params_opt, *, tangent: str = "auto"):
         check_choice("tangent", tangent, TANGENT_MODES)
-        if not callable(getattr(model, "apply", None)) or not callable(getattr(model, "init", None)):
-            raise ValueError(f"model={model!r} is not valid; expected an object with init(key, x) and "
-                             "apply({'params': params}, x) (e.g. a flax.linen.Module)")
-        leaves = jax.tree_util.tree_leaves(params_opt)
-        if not leaves or not all(jnp.issubdtype(jnp.result_type(a), jnp.floating) for a in leaves):
-            raise ValueError("params_opt is not valid; expected a non-empty pytree of floating-point arrays")
+        self.params_opt = check_model_and_point(model, params_opt, "params_opt")
         self.model = model
-        self.params_opt = jax.tree_util.tree_map(jnp.asarray, params_opt)
         self.tangent = tangent
         self._hash = params_hash(self.params_opt)
 

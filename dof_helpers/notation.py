@@ -34,6 +34,13 @@ GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
     ("$\\eta_{\\mathrm{full}}$", "full_lr", "momentum-SGD learning rate of every full-space phase: burn-in, lottery trajectory, ticket pretraining, full model", "App. A.4"),
     ("run key", "key", "a hash of everything that determines a run's result: method, $d$, $t$, seed, settings, and the model's and data's fingerprints", "(this book)"),
     ("$D/d$", "compression", "compression ratio of a subspace or a pruned network", "Figure 6"),
+    ("$\\mathbf{w}_{\\mathrm{opt}}$", "w_opt", "an optimum found by full training from $\\mathbf{w}_0$; the linearisation point (`opt1` in code)", "App. A.1"),
+    ("$f_{\\mathrm{lin}}(\\mathbf{w}, x)$", "Linearised", "the network linearised in its weights around $\\mathbf{w}_{\\mathrm{opt}}$: $f(\\mathbf{w}_{\\mathrm{opt}}, x) + J(\\mathbf{w} - \\mathbf{w}_{\\mathrm{opt}})$", "App. A.1"),
+    ("$J$", "J", "Jacobian of the logits with respect to the weights at $\\mathbf{w}_{\\mathrm{opt}}$, $(N C) \\times D$", "App. A.1"),
+    ("$G$", "gauss_newton_matrix", "Gauss-Newton matrix $J^\\top H_{\\mathrm{ce}} J / N$: the Hessian of the linearised model's loss at $\\mathbf{w}_{\\mathrm{opt}}$", "(this book, ch. 07)"),
+    ("$N$, $C$", "N, C", "number of training examples the curvature is computed on, and of classes", "(this book, ch. 07)"),
+    ("$z_0$", "z0", "the displacement $\\mathbf{w}_0 - \\mathbf{w}^*$ in the curvature's eigenbasis", "(this book, ch. 04, 07)"),
+    ("$L^*$, $L_q(\\mathbf{w}_0)$", "L_star, loss_w0", "a quadratic model's minimum and its value at $\\mathbf{w}_0$; loss levels are $L^* + f\\,(L_q(\\mathbf{w}_0) - L^*)$", "(this book, ch. 07)"),
     ("$d_{\\mathrm{int}90}$", "d_int90", "Li et al.'s intrinsic dimension: first $d$ reaching 90% of the full model's accuracy", "Li et al. 2018"),
 )
 

@@ -85,7 +85,7 @@ def test_runner_rejects_bad_names():
 
 
 def test_glossary_names_are_used_in_code():
-    source = "\n".join(p.read_text() for p in (ROOT / "dof_helpers").glob("*.py") if p.name != "notation.py")
+    source = "\n".join(p.read_text() for p in (ROOT / "dof_helpers").rglob("*.py") if p.name != "notation.py")
     for _, code, _, _ in notation.GLOSSARY:
         for name in re.split(r",\s*", code):
             if " " in name:  # prose names such as "sublevel set"

@@ -63,6 +63,16 @@ def host_description() -> str:
             f"{jax.default_backend()}, {len(jax.devices())} device(s)")
 
 
+def read_settings(folder, module: str) -> dict:
+    """The ``settings.json`` of a results folder; a missing one is a ``FileNotFoundError`` that
+    says how ``python -m dof_helpers.chapters.<module>`` produces it."""
+    path = Path(folder) / "settings.json"
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing; produce it with `python -m dof_helpers.chapters.{module} run "
+                                f"--preset cpu-large --out {folder}`")
+    return json.loads(path.read_text())
+
+
 def write_json(path, payload: dict) -> None:
     """Write ``payload`` as indented JSON (sorted keys) atomically."""
     path = Path(path)

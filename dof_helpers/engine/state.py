@@ -91,8 +91,7 @@ class SeedState:
                 raise ValueError(f"d={d} is beyond the lottery trajectory's {Q.shape[1]} directions "
                                  f"(lottery_steps // lottery_every)")
             return self.point(t), orthonormal_basis(Q, d)
-        k_basis, _ = run_rng(self.seed, method, d, t)
-        return self.point(t), make_basis(self.config.basis, k_basis, self.layout.D, d)
+        return self.point(t), random_basis(self.config, self.seed, method, d, t, self.layout.D)
 
     def mask(self, run):
         """The 0/1 mask of a pruning run (magnitudes of the pretrained w_T, or random)."""
@@ -103,3 +102,10 @@ class SeedState:
             return self._masks[("magnitude", f)]
         k_mask, _ = run_rng(self.seed, method, n_kept(self.layout.D, f), run["t"])
         return random_mask(k_mask, self.w0, f, self.config.scope)
+
+
+def random_basis(config, seed: int, method: str, d: int, t: int, D: int):
+    """The random basis A (``config.basis``) of run (method, d, t) of ``seed``: the one the
+    engine trains in, reproducible outside a sweep (e.g. to solve the same subspace exactly)."""
+    k_basis, _ = run_rng(seed, method, d, t)
+    return make_basis(config.basis, k_basis, D, d)

@@ -1,7 +1,8 @@
 """The book's one plotting package: a house style and the figure types every chapter uses.
 
 Every figure in the book is drawn by a function here from tidy records or arrays that
-code computed beside it. The theory chapters' figure types live in :mod:`.theory` and are
+code computed beside it. The theory chapters' figure types live in :mod:`.theory`, the
+linearised-network chapter's (landscape cuts, spectra) in :mod:`.curvature`; both are
 re-exported here, so ``plotting.<name>`` reaches all of them. Colours follow the method (random affine blue, burn-in reds that
 darken with t, lottery subspaces purple, lottery tickets green, random pruning grey), so a
 method looks the same in every chapter.
@@ -346,3 +347,4 @@ def layer_keep_curves(ax, keep_fractions: Sequence[float], layers: Mapping[str, 
 
 from .theory import (THEORY_STYLES, estimates_with_references, hit_probability_curves,  # noqa: E402,F401
                      image_grid, predicted_vs_simulated, projection_sketch)
+from .curvature import eigenvalue_profile, plane_contours, spectral_densities  # noqa: E402,F401
