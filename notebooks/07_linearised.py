@@ -250,6 +250,7 @@ print(f"test loss at w_0, opt 1, opt 2 -- network: {np.round(plane['network_poin
 # %% tags=["hide-input"]
 fig, dstars = figures.figure_curves(records, exp.delta)
 plotting.glue_figure("fig-07-thresholds", fig)
+print(ch07.threshold_agreement(dstars))
 summary = pd.DataFrame({(split, stem): [float(r["best_" + split + "_acc"]) for r in records[stem]
                                         if r["d"] == max(exp.config.d_values)]
                         for split in ("train", "test") for stem in ("network", "linearised")}).agg(["mean", "max"])
@@ -338,7 +339,9 @@ else:
     print(f"{lx.data.n_train} training images, d up to {max(lx.config.d_values):,}, {len(lx.config.seeds)} seeds, "
           f"delta {lx.delta}; G by route {large['curvature']['ce_route']}")
     plotting.glue_figure("fig-07-large-planes", figures.figure_planes(large["plane"]))
-    plotting.glue_figure("fig-07-large-thresholds", figures.figure_curves(large["records"], lx.delta)[0])
+    fig, large_dstars = figures.figure_curves(large["records"], lx.delta)
+    plotting.glue_figure("fig-07-large-thresholds", fig)
+    print(ch07.threshold_agreement(large_dstars))
     plotting.glue_figure("fig-07-large-spectra", figures.figure_spectra(large["curvature"]))
     plotting.glue_figure("fig-07-large-predictions", figures.figure_predictions(large["predictions"]))
     cost = pd.DataFrame(large["settings"]["timings"]).T

@@ -486,6 +486,27 @@ def describe_comparison(table) -> str:
     return "\n".join(lines)
 
 
+def threshold_agreement(dstars: dict) -> str:
+    """How close the linearised network's d* is to the network's, per split, over the accuracy
+    levels where both are defined (``dstars`` from :func:`linearised_figures.figure_curves`)."""
+    from ..thresholds import d_star_curve
+    lines = []
+    for split, tables in dstars.items():
+        levels = np.sort(np.unique(np.concatenate([t["level"].to_numpy() for t in tables.values()])))
+        net, lin = (d_star_curve(tables[s], "random_affine", 0, levels) for s in ("network", "linearised"))
+        both = np.isfinite(net) & np.isfinite(lin)
+        only_net = int(np.sum(np.isfinite(net) & ~np.isfinite(lin)))
+        if not both.any():
+            lines.append(f"{split}: no accuracy level reached by both models ({only_net} by the network alone)")
+            continue
+        ratio = np.log2(lin[both] / net[both])
+        lines.append(f"{split}: {int(both.sum())} levels reached by both (up to {levels[both].max():.2f}), "
+                     f"{only_net} by the network alone; linearised d* = network d* at {int(np.sum(ratio == 0))}, "
+                     f"within a factor 2 at {int(np.sum(np.abs(ratio) <= 1))}; median log2(linearised / network) "
+                     f"{np.median(ratio):+.1f}")
+    return "\n".join(lines)
+
+
 def se_within_band(table) -> np.ndarray:
     """Per loss level of case (i): is the cone prediction within the band of the exact d*?"""
     sub = table[table["case"] == next(iter(CASES))]
