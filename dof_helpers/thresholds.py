@@ -299,3 +299,76 @@ def _first_d(P: np.ndarray, d_values: np.ndarray, delta: float) -> np.ndarray:
     ok = P >= 1.0 - delta - 1e-12
     first = np.where(ok.any(axis=1), d_values[np.argmax(ok, axis=1)], np.inf)
     return first
+
+
+# ----------------------------------------------------------------------------- tables with their uncertainty
+def format_d_band(d_star: float, d_low: float, d_high: float, d_max: float | None = None) -> str:
+    """``"256 [128, 512]"``: d* and its bootstrap band; a bound beyond the grid reads ``>d_max``
+    (``>grid`` without ``d_max``) and an unreached d* ``none``."""
+    def one(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "none"
+        if not math.isfinite(v):
+            return f">{d_max:g}" if d_max is not None else ">grid"
+        return f"{v:g}"
+    return f"{one(d_star)} [{one(d_low)}, {one(d_high)}]"
+
+
+def d_star_band_table(boot, levels: Sequence[float], *, label=None, d_max: float | None = None):
+    """A wide table of strings ``"d* [low, high]"`` from :func:`d_star_bootstrap`: one row per
+    accuracy level, one column per curve (``label(method, t)``, default
+    :func:`engine.methods.curve_label`). ``d_max`` (the largest d of the grid) names the upper
+    bound when bootstrap replicates never reach the level."""
+    import pandas as pd
+    from .engine.methods import curve_label
+    label = label or curve_label
+    for col in ("method", "t", "level", "d_star", "d_low", "d_high"):
+        if col not in boot.columns:
+            raise ValueError(f"boot has no column {col!r}; expected the frame of thresholds.d_star_bootstrap")
+    out = {}
+    for m, t in curves_of(boot):
+        sub = boot[(boot["method"] == m) & (boot["t"] == t)]
+        by = {round(float(lv), 6): row for lv, (_, row) in zip(sub["level"], sub.iterrows())}
+        cells = []
+        for lv in levels:
+            row = by.get(round(float(lv), 6))
+            cells.append("" if row is None else format_d_band(row["d_star"], row["d_low"], row["d_high"], d_max))
+        out[label(m, int(t))] = cells
+    return pd.DataFrame(out, index=pd.Index([round(float(x), 4) for x in levels], name="accuracy level"))
+
+
+def p_s_at_threshold(table, dstar, levels: Sequence[float], *, label=None):
+    """P_s with its exact (Clopper-Pearson) interval at d* and at the grid point below it.
+
+    One row per (curve, level): ``d*``, ``P_s at d*`` and ``P_s one grid step below``, each
+    as ``"k/n = p [low, high]"`` (``table`` from :func:`success_probability`, ``dstar`` from
+    :func:`threshold_dimension` of the same table). Levels no d reaches show ``d* = none``
+    and P_s at the largest d instead. The intervals say how sharply a handful of seeds pins
+    the transition down.
+    """
+    import pandas as pd
+    from .engine.methods import curve_label
+    label = label or curve_label
+
+    def cell(row):
+        return (f"{int(row['n_success'])}/{int(row['n_runs'])} = {row['p_success']:.2f} "
+                f"[{row['p_low']:.2f}, {row['p_high']:.2f}]")
+
+    rows = []
+    for m, t in curves_of(table):
+        cur = table[(table["method"] == m) & (table["t"] == t)]
+        for lv, ds in zip(levels, d_star_curve(dstar, m, t, levels)):
+            at = cur[np.isclose(cur["level"], float(lv))].sort_values("d")
+            if not len(at):
+                continue
+            if math.isfinite(ds):
+                here = at[at["d"] == ds].iloc[0]
+                below = at[at["d"] < ds]
+                rows.append({"curve": label(m, int(t)), "accuracy level": round(float(lv), 4), "d*": f"{ds:g}",
+                             "P_s at d*": cell(here),
+                             "P_s one step below": cell(below.iloc[-1]) if len(below) else "-"})
+            else:
+                last = at.iloc[-1]
+                rows.append({"curve": label(m, int(t)), "accuracy level": round(float(lv), 4), "d*": "none",
+                             "P_s at d*": f"at d = {last['d']:g}: " + cell(last), "P_s one step below": "-"})
+    return pd.DataFrame(rows, columns=["curve", "accuracy level", "d*", "P_s at d*", "P_s one step below"])
