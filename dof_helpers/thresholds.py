@@ -263,8 +263,9 @@ def d_star_bootstrap(records, metric: str = "train_acc", levels=None, *, delta: 
     Each bootstrap replicate draws the curve's seeds with replacement (a seed keeps all its
     d: its runs share w_0 and the trajectory) and recomputes P_s and d*. Columns: the ``by``
     fields, ``level``, ``d_star`` (all seeds), ``d_low`` and ``d_high`` (the (1 - band)/2 and
-    (1 + band)/2 quantiles of the replicates; a replicate that never reaches P_s >= 1 - delta
-    counts as beyond the grid, +inf), ``p_unreached`` (share of such replicates).
+    (1 + band)/2 quantiles of the replicates, taken outwards -- the replicate just below and
+    just above -- so that both are d of the grid; a replicate that never reaches
+    P_s >= 1 - delta counts as beyond the grid, +inf), ``p_unreached`` (share of such replicates).
     Runs whose status is not "ok" fail; a curve needs every seed at every d.
     """
     import pandas as pd
@@ -289,7 +290,8 @@ def d_star_bootstrap(records, metric: str = "train_acc", levels=None, *, delta: 
             full = _first_d(hit.mean(axis=0)[None, :], d_values, delta)[0]
             boot = _first_d(hit[picks].mean(axis=1), d_values, delta)
             rows.append(dict(zip(keys, gkey), level=float(level), d_star=full if np.isfinite(full) else np.nan,
-                             d_low=float(np.quantile(boot, q)), d_high=float(np.quantile(boot, 1 - q)),
+                             d_low=float(np.quantile(boot, q, method="lower")),
+                             d_high=float(np.quantile(boot, 1 - q, method="higher")),
                              p_unreached=float(np.mean(~np.isfinite(boot)))))
     return pd.DataFrame(rows, columns=keys + ["level", "d_star", "d_low", "d_high", "p_unreached"])
 

@@ -201,3 +201,16 @@ def test_claim_3_uses_one_share_threshold_for_both_comparisons():
     assert c["share_longest_beats_random"] == 1.0 and c["share_ordered"] == 0.0
     assert c["min_share"] == 0.9 and not c["holds_3"]
     assert c["holds_3_beats"] and not c["holds_3_ordered"]
+
+
+def test_phase_title_names_delta_and_how_many_runs_must_succeed():
+    title = ch05.phase_title(_phase(seeds=[0, 1, 2], delta=0.34), "train")
+    assert "$\\delta$ = 0.34" in title and "2 of 3 runs must succeed" in title
+
+
+def test_slice_level_picks_a_level_where_every_transition_lies_inside_the_grid():
+    rows = graded_records({("random_affine", 0): 0.0, ("burn_in", 16): 2.0})
+    _, dstar = thresholds.curve_tables(rows, delta=0.34)
+    lv = ch05.slice_level(dstar)
+    at = dstar[(dstar["level"] - lv).abs() < 1e-9]["d_star"]
+    assert at.notna().all() and (at > dstar["d_star"].min()).all()

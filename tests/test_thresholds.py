@@ -137,3 +137,13 @@ def test_p_s_at_threshold_gives_exact_intervals_at_d_star_and_below():
     high = th.success_probability(_records(), "train_acc", levels=[0.99])
     miss = th.p_s_at_threshold(high, th.threshold_dimension(high, delta=0.26), [0.99]).iloc[0]
     assert miss["d*"] == "none" and miss["P_s at d*"].startswith("at d = 8: 0/4")
+
+
+def test_d_star_bootstrap_band_is_on_the_grid_and_infinite_when_replicates_never_reach():
+    # seed 0 reaches 0.8 at d = 4, the other three never: most replicates are unreached
+    rows = [dict(method="random_affine", t=0, d=d, seed=s, best_train_acc=(0.9 if (s == 0 and d >= 4) else 0.5),
+                 status="ok") for d in (1, 2, 4, 8) for s in range(4)]
+    boot = th.d_star_bootstrap(rows, levels=[0.8], delta=0.26, n_boot=300).iloc[0]
+    assert math.isnan(boot["d_star"]) and boot["d_high"] == np.inf  # was NaN: quantile between two infinities
+    graded = th.d_star_bootstrap(_records(), levels=[0.5, 0.7], delta=0.26, n_boot=300)
+    assert set(graded["d_low"]) | set(graded["d_high"]) <= {1.0, 2.0, 4.0, 8.0, np.inf}

@@ -241,14 +241,18 @@ def success_curves(ax, curves: Mapping[str, tuple], *, styles: Mapping | None = 
 
     ``curves`` maps a legend label to ``(d_values, p, p_low, p_high)`` (the columns
     ``p_success``, ``p_low``, ``p_high`` of :func:`thresholds.success_probability` at one level).
+    The curves are drawn side by side, a few percent apart in d, so their bars do not hide
+    one another.
     """
     styles = styles or {}
     all_d = []
-    for label, (d, p, lo, hi) in curves.items():
+    n = len(curves)
+    for i, (label, (d, p, lo, hi)) in enumerate(curves.items()):
         d, p, lo, hi = (np.asarray(v, dtype=float) for v in (d, p, lo, hi))
         kw = {"marker": "o", "ms": 3, "capsize": 2, "lw": 1.4}
         kw.update(styles.get(label, {}))
-        ax.errorbar(d, p, yerr=np.vstack([p - lo, hi - p]), label=label, **kw)
+        shift = 2.0 ** (0.06 * (i - (n - 1) / 2))  # curves side by side at each d, bars apart
+        ax.errorbar(d * shift, p, yerr=np.vstack([p - lo, hi - p]), label=label, **kw)
         all_d.extend(d.tolist())
     if log_d and all_d:
         log2_dimension_axis(ax, all_d)
