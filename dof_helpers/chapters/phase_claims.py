@@ -195,3 +195,46 @@ def dimension_zero_table(records, burn, metric: str = "train_acc", max_d: int = 
         rows.append({"method": "random_affine" if t == 0 else "burn_in", "t": int(t), "d": 0, "mean": v.mean(),
                      "std": v.std(ddof=0), "n": len(v)})
     return pd.DataFrame(rows).sort_values(["method", "t", "d"]).reset_index(drop=True)
+
+
+def takeaways_markdown(claims_by_split: dict, *, t_max: int, top_margin: float, local=None,
+                       D: int | None = None) -> str:
+    """The chapter's takeaways as markdown bullets, every number read from :func:`claims`
+    (``claims_by_split``: split -> its result) and the local-dimension table (``local``,
+    :func:`local_dimension_table`; optional). Plain CommonMark (the book renders notebook
+    output as CommonMark): no maths, no roles; d* is written ``d\\*``."""
+    import math
+    cs = list(claims_by_split.items())
+    share = cs[0][1]["min_share"]
+    med = max(c["median_octaves"] for _, c in cs)
+    yes = lambda b: "holds" if b else "does not hold"  # noqa: E731
+    out = [f"- Training in a random affine or burn-in subspace behaves like a phase transition: at a fixed "
+           f"accuracy, the share of successful runs climbs from at most 0.1 to at least 0.9 within a median "
+           f"of {med:g} octaves of d (a factor of {2 ** med:g}; the grid steps by a factor of two), so the heat "
+           f"maps are nearly black and white. Claim 1 {yes(all(c['holds_1'] for _, c in cs))} at this scale."]
+    ratios = [r for _, c in cs for r in c["d_star_range_ratio"].values() if math.isfinite(r)]
+    out.append(f"- The dimension needed grows steeply with the accuracy asked for: between the lowest and the "
+               f"highest level a curve reaches, its d\\* rises by a factor of {min(ratios):.0f} to "
+               f"{max(ratios):.0f}. Claim 2 {yes(all(c['holds_2'] for _, c in cs))}.")
+    parts = []
+    for split, c in cs:
+        parts.append(f"{split}: the longest burn-in (t = {t_max}) needs a smaller d\\* than the random subspace "
+                     f"at {c['share_longest_beats_random']:.0%} of the {len(c['high_levels'])} high levels "
+                     f"({c['share_beats_mid']:.0%} below the top {top_margin:g} of accuracy, "
+                     f"{c['share_beats_top']:.0%} within it), while d\\* falls strictly with every longer burn-in "
+                     f"at only {c['share_ordered']:.0%} of them")
+    out.append("- Burn-in moves the centre itself into the easier level sets (Figure 12). Above the longest "
+               "burn-in's own accuracy, " + "; ".join(parts) + f". With one share threshold ({share:.0%} of the "
+               f"levels) for both readings, claim 3 in its full form (monotone in t, ties counting against it) "
+               f"{yes(all(c['holds_3'] for _, c in cs))}; its weaker form, the longest burn-in beating the random "
+               f"subspace below the top levels, {yes(all(c['holds_3_beats_mid'] for _, c in cs))}. On a grid of "
+               f"factors of two, neighbouring burn-in times often need the same d.")
+    if local is not None and D is not None and local["d_local / D"].notna().any():
+        low = float(local["d_local / D"].min())
+        out.append(f"- Read through eq. 3.3, the measured d\\* say that every accuracy level set reached here, "
+                   f"seen from its centre, has a local angular dimension of at least {low:.1%} of D = {D:,}.")
+    out.append("- All of this is at the reduced scale of the `cpu-large` preset (its settings and how much of its "
+               "grid completed are printed with its records above); the `paper-*` presets run the paper's full "
+               "settings, and the coverage page of the book says which of the paper's figures this reproduces at "
+               "which scale.")
+    return "\n".join(out) + "\n"
