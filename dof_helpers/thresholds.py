@@ -236,7 +236,11 @@ def d_star_at(dstar, levels: Sequence[float], label=None):
 
 
 # ----------------------------------------------------------------------------- uncertainty
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+#: confidence of the exact binomial intervals of P_s (columns ``p_low``, ``p_high``)
+CONFIDENCE = 0.95
+
+
+def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Exact (Clopper-Pearson) two-sided interval for a success probability from k of n.
 
     Lower bound ``Beta^-1(a/2; k, n-k+1)`` (0 when k = 0), upper ``Beta^-1(1-a/2; k+1, n-k)``

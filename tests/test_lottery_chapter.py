@@ -1,4 +1,5 @@
 """Chapter 06's grids (dof_helpers.chapters.lottery): the compute-matched lottery subspaces."""
+import numpy as np
 import pytest
 
 from _tiny import Tiny, tiny_data
@@ -70,3 +71,25 @@ def test_a_capped_trajectory_takes_only_the_capped_steps_and_its_records_are_tol
     table = ch06.compute_matched_table(split)
     assert table["d"].tolist() == [1] and table["gap"].iloc[0] == pytest.approx(
         split["matched"][0]["best_train_acc"] - max(r["best_train_acc"] for r in split["subspaces"] if r["d"] == 1))
+
+
+def test_taxonomy_d_star_table_shows_each_threshold_with_its_band():
+    import re
+
+    from dof_helpers import taxonomy
+    rows = []
+    for seed in range(3):
+        for d in (1, 2, 4, 8):
+            acc = 0.5 + 0.1 * (d >= 4) + 0.1 * (d >= 8) + 0.01 * seed
+            rows.append(dict(method="random_affine", t=0, seed=seed, d=d, D=100, best_train_acc=acc))
+            rows.append(dict(method="lottery_subspace", t=0, seed=seed, d=d, D=100, best_train_acc=acc + 0.1))
+    frame = taxonomy.taxonomy_frame(rows, [])
+    table, delta = taxonomy.threshold_band_table(frame, [0.6, 0.7, 0.9], n_boot=200)
+    plain, _ = taxonomy.threshold_table(frame, [0.6, 0.7, 0.9])
+    assert list(table.columns) == ["lottery_subspace", "random_affine"]
+    for col in table:
+        for level, cell in table[col].items():
+            d, low, high = re.fullmatch(r"(\S+) \[(\S+), (\S+)\]", cell).groups()
+            want = plain.loc[level, col]
+            assert d == ("none" if np.isnan(want) else f"{want:g}"), (col, level, cell)
+    assert table.loc[0.9, "random_affine"] == "none [>8, >8]"  # never reached: band beyond the grid

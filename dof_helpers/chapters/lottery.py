@@ -180,6 +180,28 @@ def budget_from_records(grid: dict) -> dict:
             "matched_d": sorted({int(r["d"]) for r in grid["matched"]})}
 
 
+def budget_sentence(budget: dict) -> str:
+    """One printed sentence from :func:`trajectory_budget` or :func:`budget_from_records`."""
+    head = (f"the original lottery trajectory takes {budget['original']} SGD steps (5 x the largest d), the full "
+            f"model trains for {budget['full_model']} steps")
+    if budget["matched"] is None or not budget["matched_d"]:
+        return head + "; no compute-matched trajectory (lottery_steps_cap None, or too short for any d of lottery_d)"
+    return (head + f"; the compute-matched trajectory is capped at {budget['matched']} steps "
+            f"({budget['matched_directions']} direction(s), one per 5 steps) and run at d = {budget['matched_d']}")
+
+
+def gap_sentence(train, test, name: str) -> str:
+    """The gap compute-matched minus original (tables of :func:`compute_matched_table`) in words."""
+    if not len(train):
+        return f"{name}: no compute-matched lottery runs to compare"
+    parts = []
+    for split, tab in (("train", train), ("test", test)):
+        better = int((tab["gap"] > 0).sum())
+        parts.append(f"{split} accuracy: compute-matched higher at {better} of {len(tab)} (method, d) cells, "
+                     f"gap from {tab['gap'].min():+.3f} to {tab['gap'].max():+.3f} (mean {tab['gap'].mean():+.3f})")
+    return f"{name}: " + "; ".join(parts)
+
+
 def compute_matched_table(grid: dict, metric: str = "train_acc"):
     """Original against compute-matched lottery subspaces at every d both were run at.
 

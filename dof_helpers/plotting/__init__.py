@@ -203,8 +203,9 @@ def threshold_curves(ax, curves: Mapping[str, tuple], *, level_label: str = "acc
     ``curves`` maps a legend label to ``(levels, d_star)``; ``styles`` optionally maps the
     same label to matplotlib keyword arguments (colour, line style). ``bands`` optionally
     maps a label to ``(levels, d_low, d_high)``, e.g. the bootstrap band of
-    :func:`thresholds.d_star_bootstrap`, shaded in the curve's colour; an infinite upper
-    bound (replicates that never reach the level) is drawn to the right edge of the axis.
+    :func:`thresholds.d_star_bootstrap`, shaded in the curve's colour at the levels where the
+    curve itself is defined; an infinite upper bound (replicates that never reach the level)
+    is drawn to the right edge of the axis.
     """
     styles, bands = styles or {}, bands or {}
     all_d, lines = [], {}
@@ -221,6 +222,10 @@ def threshold_curves(ax, curves: Mapping[str, tuple], *, level_label: str = "acc
     for label, (levels, lo, hi) in bands.items():
         levels, lo, hi = (np.asarray(v, dtype=float) for v in (levels, lo, hi))
         keep = np.isfinite(lo)
+        if label in curves:  # shade around the curve only: not at levels where its d* is undefined
+            c_lv, c_d = (np.asarray(v, dtype=float) for v in curves[label])
+            defined = {round(float(x), 6) for x, y in zip(c_lv, c_d) if np.isfinite(y)}
+            keep &= np.array([round(float(x), 6) in defined for x in levels], dtype=bool)
         colour = lines[label].get_color() if label in lines else styles.get(label, {}).get("color")
         ax.fill_betweenx(levels[keep], lo[keep], np.where(np.isfinite(hi), hi, edge)[keep],
                          color=colour, alpha=0.15, lw=0)
@@ -350,18 +355,29 @@ def spectrum_and_accuracy(ax_spec, ax_acc, spectra: Mapping[str, np.ndarray], ac
         all_d.extend(k.tolist())
     ax_spec.set_yscale("log")
     ax_spec.set_ylabel("singular value $s_k$")
+    all_d.extend(accuracy_against_d(ax_acc, accuracy, styles=styles, ylabel=ylabel, baseline=baseline))
+    log2_dimension_axis(ax_spec, all_d)
+    log2_dimension_axis(ax_acc, all_d)
+
+
+def accuracy_against_d(ax, accuracy: Mapping[str, tuple], *, styles: Mapping | None = None,
+                       ylabel: str = "best training accuracy", baseline: float | None = None) -> list:
+    """Accuracy against d on a log-2 axis, one line per label (``label -> (d_values, accuracy)``),
+    the full model dotted: the lower panels of Figures 10-11, for any split. Returns the d drawn."""
+    styles = styles or {}
+    all_d = []
     for label, (d, acc) in accuracy.items():
         kw = {"marker": "o", "ms": 3}
         kw.update(styles.get(label, {}))
-        ax_acc.plot(np.asarray(d, dtype=float), np.asarray(acc, dtype=float), label=label, **kw)
+        ax.plot(np.asarray(d, dtype=float), np.asarray(acc, dtype=float), label=label, **kw)
         all_d.extend(list(d))
     if baseline is not None:
-        ax_acc.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
-    for ax in (ax_spec, ax_acc):
-        log2_dimension_axis(ax, all_d)
-    ax_acc.set_xlabel("training dimension $d$ (index $k$ of the direction added)")
-    ax_acc.set_ylabel(ylabel)
-    ax_acc.legend(fontsize=7)
+        ax.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
+    log2_dimension_axis(ax, all_d)
+    ax.set_xlabel("training dimension $d$ (index $k$ of the direction added)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    return all_d
 
 
 def layer_keep_curves(ax, keep_fractions: Sequence[float], layers: Mapping[str, Sequence[float]], *,
