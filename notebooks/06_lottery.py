@@ -23,6 +23,8 @@
 #   pruning, rewinding) and why it breaks down at high compression (*layer collapse*);
 # - how all eight cells of the paper's Table 1 compare on one axis, the compression ratio
 #   $D/d$, and which of them needs the fewest training dimensions per accuracy level;
+# - whether the lottery subspaces' lead survives when their trajectory gets no more SGD
+#   steps than the full model (a *compute-matched* comparison the original code did not make);
 # - which of the paper's claims about lottery subspaces and tickets survive at the scale
 #   this book can afford on a CPU.
 #
@@ -167,8 +169,9 @@ print("jax", jax.__version__, "on", jax.devices())
 #
 # ### Reading the comparison
 #
-# We compare methods by the best training accuracy of each run (as in the rest of the book)
-# against $D/d$ (the paper's Figure 6), by the threshold dimension
+# We compare methods by the best training accuracy of each run (as in the rest of the book;
+# Figures 6, 10 and 11 show the best test accuracy beside it) against $D/d$ (the paper's
+# Figure 6), by the threshold dimension
 # $d^*(\epsilon, t, \delta)$ of each method (Figure 3), and by Li et al.'s $d_{\mathrm{int}90}$,
 # the smallest $d$ whose mean accuracy reaches 90% of the full model's {cite}`li2018intrinsic`.
 # The full model is the unpruned network ($d = D$, keep fraction 1) trained from $w_0$ with
