@@ -65,8 +65,41 @@ def threshold_table(frame, levels, *, metric: str = "train_acc", delta: float | 
     delta = default_delta(n) if delta is None else delta
     table = success_probability(frame, metric, levels, by=("method", "t"))
     ds = threshold_dimension(table, delta=delta)
-    ds["curve"] = [m if t == 0 else f"{m} (t={t})" for m, t in zip(ds["method"], ds["t"])]
+    ds["curve"] = [curve_name(m, t) for m, t in zip(ds["method"], ds["t"])]
     return ds.pivot_table(index="level", columns="curve", values="d_star", aggfunc="first", dropna=False), delta
+
+
+def curve_name(method: str, t: int) -> str:
+    """The column name of a (method, t) curve in the d* tables: ``method`` or ``method (t=8)``."""
+    return method if int(t) == 0 else f"{method} (t={int(t)})"
+
+
+def threshold_bands(frame, levels, *, metric: str = "train_acc", delta: float | None = None, n_boot: int = 1000,
+                    band: float = 0.9, seed: int = 0):
+    """d* per (method, t) and level with a bootstrap band over seeds (:func:`thresholds.d_star_bootstrap`).
+
+    ``frame`` is from :func:`taxonomy_frame` (running max already applied to nested
+    subspaces); ``delta`` as in :func:`threshold_table`. Returns ``(bootstrap frame, delta)``.
+    """
+    from .thresholds import d_star_bootstrap
+    n = int(frame.groupby(["method", "t", "d"])["seed"].nunique().min())
+    delta = default_delta(n) if delta is None else delta
+    frame = frame.assign(status="ok")
+    return d_star_bootstrap(frame, metric, levels, delta=delta, n_boot=n_boot, band=band, seed=seed), delta
+
+
+def threshold_band_table(frame, levels, **kwargs):
+    """Like :func:`threshold_table`, but every cell is ``"d* [low, high]"`` (the bootstrap band
+    of :func:`threshold_bands`; ``>d_max`` where replicates never reach the level within the
+    grid). Rows: levels, columns: :func:`curve_name`. Returns ``(table, delta)``."""
+    from .thresholds import d_star_band_table
+    boot, delta = threshold_bands(frame, levels, **kwargs)
+    tables = []
+    for (m, t), sub in boot.groupby(["method", "t"], sort=True):
+        d_max = float(frame[(frame["method"] == m) & (frame["t"] == t)]["d"].max())
+        tables.append(d_star_band_table(sub, levels, label=curve_name, d_max=d_max))
+    import pandas as pd
+    return pd.concat(tables, axis=1), delta
 
 
 # ----------------------------------------------------------------------------- the chapter's grid

@@ -236,7 +236,11 @@ def d_star_at(dstar, levels: Sequence[float], label=None):
 
 
 # ----------------------------------------------------------------------------- uncertainty
-def clopper_pearson(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+#: confidence of the exact binomial intervals of P_s (columns ``p_low``, ``p_high``)
+CONFIDENCE = 0.95
+
+
+def clopper_pearson(k: int, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
     """Exact (Clopper-Pearson) two-sided interval for a success probability from k of n.
 
     Lower bound ``Beta^-1(a/2; k, n-k+1)`` (0 when k = 0), upper ``Beta^-1(1-a/2; k+1, n-k)``
@@ -263,8 +267,9 @@ def d_star_bootstrap(records, metric: str = "train_acc", levels=None, *, delta: 
     Each bootstrap replicate draws the curve's seeds with replacement (a seed keeps all its
     d: its runs share w_0 and the trajectory) and recomputes P_s and d*. Columns: the ``by``
     fields, ``level``, ``d_star`` (all seeds), ``d_low`` and ``d_high`` (the (1 - band)/2 and
-    (1 + band)/2 quantiles of the replicates; a replicate that never reaches P_s >= 1 - delta
-    counts as beyond the grid, +inf), ``p_unreached`` (share of such replicates).
+    (1 + band)/2 quantiles of the replicates, taken outwards -- the replicate just below and
+    just above -- so that both are d of the grid; a replicate that never reaches
+    P_s >= 1 - delta counts as beyond the grid, +inf), ``p_unreached`` (share of such replicates).
     Runs whose status is not "ok" fail; a curve needs every seed at every d.
     """
     import pandas as pd
@@ -289,7 +294,8 @@ def d_star_bootstrap(records, metric: str = "train_acc", levels=None, *, delta: 
             full = _first_d(hit.mean(axis=0)[None, :], d_values, delta)[0]
             boot = _first_d(hit[picks].mean(axis=1), d_values, delta)
             rows.append(dict(zip(keys, gkey), level=float(level), d_star=full if np.isfinite(full) else np.nan,
-                             d_low=float(np.quantile(boot, q)), d_high=float(np.quantile(boot, 1 - q)),
+                             d_low=float(np.quantile(boot, q, method="lower")),
+                             d_high=float(np.quantile(boot, 1 - q, method="higher")),
                              p_unreached=float(np.mean(~np.isfinite(boot)))))
     return pd.DataFrame(rows, columns=keys + ["level", "d_star", "d_low", "d_high", "p_unreached"])
 
@@ -299,3 +305,76 @@ def _first_d(P: np.ndarray, d_values: np.ndarray, delta: float) -> np.ndarray:
     ok = P >= 1.0 - delta - 1e-12
     first = np.where(ok.any(axis=1), d_values[np.argmax(ok, axis=1)], np.inf)
     return first
+
+
+# ----------------------------------------------------------------------------- tables with their uncertainty
+def format_d_band(d_star: float, d_low: float, d_high: float, d_max: float | None = None) -> str:
+    """``"256 [128, 512]"``: d* and its bootstrap band; a bound beyond the grid reads ``>d_max``
+    (``>grid`` without ``d_max``) and an unreached d* ``none``."""
+    def one(v):
+        if v is None or (isinstance(v, float) and math.isnan(v)):
+            return "none"
+        if not math.isfinite(v):
+            return f">{d_max:g}" if d_max is not None else ">grid"
+        return f"{v:g}"
+    return f"{one(d_star)} [{one(d_low)}, {one(d_high)}]"
+
+
+def d_star_band_table(boot, levels: Sequence[float], *, label=None, d_max: float | None = None):
+    """A wide table of strings ``"d* [low, high]"`` from :func:`d_star_bootstrap`: one row per
+    accuracy level, one column per curve (``label(method, t)``, default
+    :func:`engine.methods.curve_label`). ``d_max`` (the largest d of the grid) names the upper
+    bound when bootstrap replicates never reach the level."""
+    import pandas as pd
+    from .engine.methods import curve_label
+    label = label or curve_label
+    for col in ("method", "t", "level", "d_star", "d_low", "d_high"):
+        if col not in boot.columns:
+            raise ValueError(f"boot has no column {col!r}; expected the frame of thresholds.d_star_bootstrap")
+    out = {}
+    for m, t in curves_of(boot):
+        sub = boot[(boot["method"] == m) & (boot["t"] == t)]
+        by = {round(float(lv), 6): row for lv, (_, row) in zip(sub["level"], sub.iterrows())}
+        cells = []
+        for lv in levels:
+            row = by.get(round(float(lv), 6))
+            cells.append("" if row is None else format_d_band(row["d_star"], row["d_low"], row["d_high"], d_max))
+        out[label(m, int(t))] = cells
+    return pd.DataFrame(out, index=pd.Index([round(float(x), 4) for x in levels], name="accuracy level"))
+
+
+def p_s_at_threshold(table, dstar, levels: Sequence[float], *, label=None):
+    """P_s with its exact (Clopper-Pearson) interval at d* and at the grid point below it.
+
+    One row per (curve, level): ``d*``, ``P_s at d*`` and ``P_s one grid step below``, each
+    as ``"k/n = p [low, high]"`` (``table`` from :func:`success_probability`, ``dstar`` from
+    :func:`threshold_dimension` of the same table). Levels no d reaches show ``d* = none``
+    and P_s at the largest d instead. The intervals say how sharply a handful of seeds pins
+    the transition down.
+    """
+    import pandas as pd
+    from .engine.methods import curve_label
+    label = label or curve_label
+
+    def cell(row):
+        return (f"{int(row['n_success'])}/{int(row['n_runs'])} = {row['p_success']:.2f} "
+                f"[{row['p_low']:.2f}, {row['p_high']:.2f}]")
+
+    rows = []
+    for m, t in curves_of(table):
+        cur = table[(table["method"] == m) & (table["t"] == t)]
+        for lv, ds in zip(levels, d_star_curve(dstar, m, t, levels)):
+            at = cur[np.isclose(cur["level"], float(lv))].sort_values("d")
+            if not len(at):
+                continue
+            if math.isfinite(ds):
+                here = at[at["d"] == ds].iloc[0]
+                below = at[at["d"] < ds]
+                rows.append({"curve": label(m, int(t)), "accuracy level": round(float(lv), 4), "d*": f"{ds:g}",
+                             "P_s at d*": cell(here),
+                             "P_s one step below": cell(below.iloc[-1]) if len(below) else "-"})
+            else:
+                last = at.iloc[-1]
+                rows.append({"curve": label(m, int(t)), "accuracy level": round(float(lv), 4), "d*": "none",
+                             "P_s at d*": f"at d = {last['d']:g}: " + cell(last), "P_s one step below": "-"})
+    return pd.DataFrame(rows, columns=["curve", "accuracy level", "d*", "P_s at d*", "P_s one step below"])

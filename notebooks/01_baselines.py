@@ -128,7 +128,11 @@ print("largest |per-pixel training mean| after preprocessing:",
 # ### Counting parameters
 #
 # We build every network for every input shape the paper used and count its parameters
-# from the initialised pytree, then put the counts next to the paper's.
+# from the initialised pytree, then put the counts next to the paper's. The column
+# `D (paper)` holds the exact counts of the paper's original code: the paper's own text
+# quotes $D$ only rounded to a tenth of a thousand (captions of its Figures 3 and 6), so
+# "match" below means "equal to the original code's count, and consistent with the
+# paper's rounded value", not a digit-by-digit check against the paper.
 
 # %%
 rows = []
@@ -225,8 +229,8 @@ print("baseline trains well above chance:", full_train_acc > 0.6)
 #
 # - The preprocessing is deliberately plain: scale to $[0, 1]$ and subtract the mean
 #   image. No augmentation, no validation split.
-# - Every network's parameter count $D$ matches the exact counts of the paper's original
-#   code and the paper's rounded values; these are the $D$ of
+# - Every network's parameter count $D$ equals the exact count of the paper's original
+#   code (the paper itself prints only rounded values); these are the $D$ of
 #   the theory ($d^* = D - d_{\mathrm{local}}$).
 # - A few epochs of full-space training take Conv-2 from chance to a high accuracy on
 #   Fashion-MNIST; that accuracy is the ceiling that subspaces of dimension $d \ll D$ try

@@ -21,8 +21,10 @@
 #   $d$-dimensional affine subspace reaches a given accuracy, and the threshold training
 #   dimension $d^*$ read off from it ({cite}`larsen2022degrees`, eq. 2.3 and Definition 2.1);
 # - what the phase diagrams of Conv-2 on Fashion-MNIST look like for random affine subspaces
-#   and for burn-in subspaces centred after $t = 4, 8, 16$ full-space steps (the paper's
-#   Figures 2, 3 and 12), first from a two-minute run and then from a 25-minute one;
+#   and for burn-in subspaces centred after a few full-space steps $t$ (the paper's
+#   Figures 2, 3 and 12), first from this page's short run and then from a larger committed
+#   one, with the uncertainty of $P_s$ (exact binomial intervals) and of $d^*$ (a bootstrap
+#   band over seeds);
 # - which of the paper's three claims (a sharp transition, $d^*$ growing with the accuracy
 #   asked for, longer burn-in lowering $d^*$) survive at that scale, checked by assertions;
 # - how to read $D - d^*$ as a measured local angular dimension of an accuracy level set,
@@ -50,6 +52,10 @@ batch_size = 128  # examples per step
 baseline_lrs = [0.05, 0.01]  # full-model learning rates tried, the better is the baseline
 delta = 0.34  # tolerance of the threshold: d* is the smallest d with P_s at least 1 - delta
 level_step = 0.01  # spacing of the accuracy thresholds (fraction)
+n_boot = 1000  # bootstrap replicates over seeds behind each d* band (count)
+d_star_band = 0.9  # share of the bootstrap replicates a d* band covers (fraction)
+claim_share = 0.9  # share of the high levels at which a claim-3 comparison must hold (fraction)
+top_margin = 0.05  # width of the "top" accuracy band of claim 3, below the highest common level (fraction)
 results_folder = "results/05_phase_transition"  # committed cpu-large records shown after this run (path from the repository root)
 workers = None  # None trains in this process; N trains on a local Dask cluster of N worker processes (count)
 scheduler = None  # or the address of a running Dask scheduler, e.g. "tcp://host:8786" (Slurm: see Reproducing)
@@ -62,6 +68,7 @@ import jax
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from IPython.display import Markdown, display
 
 from dof_helpers import plotting, thresholds
 from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_transition as ch05
@@ -133,7 +140,7 @@ print(f"{config.n_runs()} subspace runs; d* needs at least {need} of {len(config
 # and three predictions follow:
 #
 # 1. $P_s$ jumps from about 0 to about 1 over a narrow band of $d$ (the escape theorem's
-#    transition has width of order $\sqrt D$; for Conv-2, $\sqrt{20{,}490} \approx 143$);
+#    transition has width of order $\sqrt D$, printed for Conv-2 with the results);
 # 2. asking for more accuracy shrinks the level set, shrinks its angular size seen from
 #    $w_t$, and so raises $d^*$;
 # 3. a centre $w_t$ closer to the level set sees it under a wider angle, so longer burn-in
@@ -175,8 +182,9 @@ print(f"{ds.n_train} training and {ds.n_test} test images; "
 # %% [markdown]
 # ### The centres: w_0 and the burn-in points w_t
 #
-# Each seed draws one initialisation $w_0$ and one sequence of burn-in batches; $w_4$, $w_8$
-# and $w_{16}$ lie on the same short trajectory, and each is shared by all $d$ of that seed
+# Each seed draws one initialisation $w_0$ and one sequence of burn-in batches; the burn-in
+# points $w_t$ for every $t$ of `t_values` lie on the same short trajectory, and each is
+# shared by all $d$ of that seed
 # (as in the paper's code). Their own accuracy is the value "at $d = 0$" of the paper's
 # Figure 12: what the subspace starts from.
 
@@ -217,8 +225,7 @@ tables = {split: thresholds.curve_tables(records, f"{split}_acc", delta=setup.de
           for split in ("train", "test")}
 for split in ("train", "test"):
     fig = figures.figure_phase_row(*tables[split], baseline=full[split], metric=f"{split}_acc", ncols=3,
-                                 title=f"{model} on {dataset}, {split} accuracy "
-                                       f"({len(config.seeds)} seeds, n_train = {ds.n_train}, {config.epochs} epoch(s))")
+                                   title=ch05.phase_title(setup, split, n_train=ds.n_train))
     plotting.glue_figure(f"fig-phase-live-{split}", fig)
 
 # %% [markdown]
@@ -229,7 +236,8 @@ for split in ("train", "test"):
 #
 # Phase diagrams of this page's run, train accuracy: $P_s$ for each kind of subspace (black:
 # every seed succeeded, white: none), its $d^*$ (coloured curve) and the full model
-# (dashed); the last panel overlays the four $d^*$ curves.
+# (dashed); the last panel overlays the four $d^*$ curves. The title gives $\delta$ and how
+# many runs must succeed for $d^*$.
 # ```
 #
 # ```{glue:figure} fig-phase-live-test
@@ -244,7 +252,10 @@ for split in ("train", "test"):
 # ### Threshold dimension against accuracy (Figure 3) and the burn-in centres (Figure 12)
 
 # %% tags=["hide-input"]
-fig = figures.figure_thresholds({s: tables[s][1] for s in ("train", "test")}, baselines=full)
+bands = {s: ch05.d_star_bands(records, s, sorted(tables[s][0]["level"].unique()), delta=setup.delta,
+                              n_boot=n_boot, band=d_star_band) for s in ("train", "test")}
+fig = figures.figure_thresholds({s: tables[s][1] for s in ("train", "test")}, baselines=full, bands=bands,
+                                band=d_star_band)
 plotting.glue_figure("fig-thresholds-live", fig)
 zero = {s: pc.dimension_zero_table(records, burn, f"{s}_acc") for s in ("train", "test")}
 fig = figures.figure_dimension_zero(zero, baselines=full)
@@ -257,7 +268,8 @@ plotting.glue_figure("fig-dimension-zero-live", fig)
 # :figclass: full-width
 #
 # $d^*$ against the accuracy asked for (the paper's Figure 3), train (left) and test
-# (right), for random affine and burn-in subspaces; dotted: the full model.
+# (right), for random affine and burn-in subspaces; shaded: the bootstrap band of $d^*$
+# over seeds (its coverage in the legend); dotted: the full model.
 # ```
 #
 # ```{glue:figure} fig-dimension-zero-live
@@ -276,15 +288,17 @@ plotting.glue_figure("fig-dimension-zero-live", fig)
 # same thing from the other side: the $d = 0$ point is the centre's accuracy, and the curves
 # rise from there. The comparison the paper cares about is above those starting accuracies.
 # This default run is small (a few thousand images, one epoch), so its full model is weak and
-# its diagrams are coarse; the table gives its $d^*$ at a few levels.
+# its diagrams are coarse; the table gives its $d^*$ at a few levels, each with its
+# bootstrap band over seeds, "$d^*$ [low, high]" ("none": no $d$ of the grid reaches the
+# level; "&gt;$d$": some resampled seed sets reach it nowhere on the grid).
 
 # %% tags=["hide-input"]
 show = [lv for lv in (0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8) if lv <= full["train"] + 0.02]
-print("d* (train accuracy) of this run; NaN: no d of the grid reaches the level")
-thresholds.d_star_at(tables["train"][1], show)
+print(f"d* (train accuracy) of this run [{d_star_band:.0%} bootstrap band over seeds]")
+thresholds.d_star_band_table(bands["train"], show, d_max=max(config.d_values))
 
 # %% [markdown]
-# ### The larger run (`cpu-large`, 25 minutes here)
+# ### The larger run (`cpu-large`)
 #
 # The same experiment at a larger size, run once with
 # `python -m dof_helpers.chapters.phase_transition run --preset cpu-large --out results/05_phase_transition`
@@ -320,9 +334,7 @@ big_tables = {split: thresholds.curve_tables(big, f"{split}_acc", delta=big_setu
               for split in ("train", "test")}
 for split in ("train", "test"):
     fig = figures.figure_phase_row(*big_tables[split], baseline=big_full[split], metric=f"{split}_acc", ncols=3,
-                                 title=f"cpu-large: {big_setup.model} on {big_setup.data.dataset}, {split} accuracy "
-                                       f"({len(big_cfg.seeds)} seeds, n_train = {big_setup.data.n_train}, "
-                                       f"{big_cfg.epochs} epochs, {big_cfg.basis} basis)")
+                                   title=ch05.phase_title(big_setup, split, prefix="cpu-large: "))
     plotting.glue_figure(f"fig-phase-large-{split}", fig)
 
 # %% [markdown]
@@ -344,8 +356,15 @@ for split in ("train", "test"):
 # ```
 
 # %% tags=["hide-input"]
-fig = figures.figure_thresholds({s: big_tables[s][1] for s in ("train", "test")}, baselines=big_full)
+big_bands = {s: ch05.d_star_bands(big, s, sorted(big_tables[s][0]["level"].unique()), delta=big_setup.delta,
+                                  n_boot=n_boot, band=d_star_band) for s in ("train", "test")}
+fig = figures.figure_thresholds({s: big_tables[s][1] for s in ("train", "test")}, baselines=big_full,
+                                bands=big_bands, band=d_star_band)
 plotting.glue_figure("fig-thresholds-large", fig)
+slice_levels = {s: ch05.slice_level(big_tables[s][1]) for s in ("train", "test")}
+fig = figures.figure_success_slices({s: big_tables[s][0] for s in ("train", "test")}, slice_levels,
+                                    confidence=thresholds.CONFIDENCE)
+plotting.glue_figure("fig-success-slices-large", fig)
 big_zero = {s: pc.dimension_zero_table(big, big_burn, f"{s}_acc") for s in ("train", "test")}
 fig = figures.figure_dimension_zero(big_zero, baselines=big_full)
 plotting.glue_figure("fig-dimension-zero-large", fig)
@@ -356,7 +375,20 @@ plotting.glue_figure("fig-dimension-zero-large", fig)
 # :name: fig-thresholds-large
 # :figclass: full-width
 #
-# $d^*$ against the accuracy asked for in the `cpu-large` run (the paper's Figure 3).
+# $d^*$ against the accuracy asked for in the `cpu-large` run (the paper's Figure 3), with
+# its bootstrap band over seeds (shaded).
+# ```
+#
+# ```{glue:figure} fig-success-slices-large
+# :alt: Success probability against d at one train and one test accuracy level of the cpu-large run, one line per kind of subspace, each point with an exact binomial error bar; every curve jumps from 0 to 1 within one or two doublings of d, the longest burn-in furthest left.
+# :name: fig-success-slices-large
+# :figclass: full-width
+#
+# One horizontal cut through the phase diagrams of the `cpu-large` run: $P_s$ against $d$
+# at the accuracy level in each panel's title (the middle of the levels where every curve's
+# transition lies inside the grid), with exact binomial (Clopper-Pearson) intervals at the
+# confidence on the axis; the curves are drawn slightly apart in $d$ so their bars stay
+# visible.
 # ```
 #
 # ```{glue:figure} fig-dimension-zero-large
@@ -380,12 +412,24 @@ big_centres
 
 # %% tags=["hide-input"]
 big_levels = [lv for lv in (0.3, 0.5, 0.6, 0.7, 0.75, 0.8, 0.82, 0.84, 0.86, 0.88) if lv <= big_full["train"] + 0.02]
-print("d* for train accuracy (cpu-large); NaN: no d of the grid reaches the level")
-thresholds.d_star_at(big_tables["train"][1], big_levels)
+print(f"d* for train accuracy (cpu-large) [{d_star_band:.0%} bootstrap band over seeds]")
+thresholds.d_star_band_table(big_bands["train"], big_levels, d_max=max(big_cfg.d_values))
 
 # %% tags=["hide-input"]
 print("d* for test accuracy (cpu-large)")
-thresholds.d_star_at(big_tables["test"][1], [lv for lv in big_levels if lv <= big_full["test"] + 0.02])
+thresholds.d_star_band_table(big_bands["test"], [lv for lv in big_levels if lv <= big_full["test"] + 0.02],
+                             d_max=max(big_cfg.d_values))
+
+# %% [markdown]
+# And $P_s$ itself where it crosses $1 - \delta$: at $d^*$ and one grid step below, as
+# "successes/runs = $P_s$ [low, high]" with exact binomial intervals (train accuracy, a few
+# levels).
+
+# %% tags=["hide-input"]
+ps_levels = [lv for lv in (0.5, 0.7, 0.8) if lv in big_levels]
+print(f"P_s at the threshold (cpu-large, train accuracy; {thresholds.CONFIDENCE:.0%} Clopper-Pearson)")
+with pd.option_context("display.max_colwidth", None):
+    display(thresholds.p_s_at_threshold(*big_tables["train"], ps_levels))
 
 # %% [markdown]
 # ### The local angular dimension, measured
@@ -422,51 +466,61 @@ for lv in reached[-3:]:
 # For each split we measure (see `chapters.phase_claims.claims`): the median width, in octaves of $d$, of the
 # band over which $P_s$ climbs from at most 0.1 to at least 0.9; how far $d^*$ rises between
 # the lowest and the highest accuracy each curve reaches; and, at the "high" levels (reached
-# by every curve and above the accuracy of the $t = 16$ centre itself, so that no curve
-# starts inside the level set), how often the longest burn-in needs fewer dimensions than the
-# random affine subspace and how often $d^*$ falls monotonically with $t$ -- over all those
-# levels, and separately for the top 0.05 of accuracy (up to the highest level every curve
-# reaches) and the levels below it.
+# by every curve and above the accuracy of the longest burn-in's centre itself, so that no
+# curve starts inside the level set), how often the longest burn-in needs fewer dimensions
+# than the random affine subspace and how often $d^*$ falls strictly with every longer
+# burn-in (a tie between two burn-in times counts as *not* falling) -- over all those
+# levels, and separately for the top `top_margin` of accuracy (up to the highest level every
+# curve reaches) and the levels below it. Both comparisons must hold at a share of at least
+# `claim_share` of the levels for claim 3 to count as holding, here and in the checks.
 
 # %% tags=["hide-input"]
 big_claims = {}
 for split in ("train", "test"):
     above = float(big_centres[f"{split}_acc"].max())
-    big_claims[split] = pc.claims(*big_tables[split], above=above)
+    big_claims[split] = pc.claims(*big_tables[split], above=above, min_share=claim_share, top_margin=top_margin)
+t_big = max(big_cfg.t_values)
+longest, top = f"t = {t_big} beats random", f"top {top_margin:g}"
 claims_table = pd.DataFrame({split: {
     "median band width (octaves of d)": c["median_octaves"],
     "widest band (octaves)": c["max_octaves"],
     "d* range, random affine (max / min)": c["d_star_range_ratio"][curve_label("random_affine", 0)],
     "high levels": f"{c['high_levels'][0]:.2f} to {c['high_levels'][-1]:.2f}" if c["high_levels"] else "none",
-    "share: t = 16 beats random": c["share_longest_beats_random"],
-    "share: d* falls with t": c["share_ordered"],
-    "  below the top 0.05: t = 16 beats random": c["share_beats_mid"],
-    "  below the top 0.05: d* falls with t": c["share_ordered_mid"],
-    "  top 0.05: t = 16 beats random": c["share_beats_top"],
-    "  top 0.05: d* falls with t": c["share_ordered_top"],
+    f"share: {longest}": c["share_longest_beats_random"],
+    "share: d* falls strictly with t": c["share_ordered"],
+    f"  below the {top}: {longest}": c["share_beats_mid"],
+    f"  below the {top}: d* falls strictly with t": c["share_ordered_mid"],
+    f"  {top}: {longest}": c["share_beats_top"],
+    f"  {top}: d* falls strictly with t": c["share_ordered_top"],
     "1. narrow band": c["holds_1"], "2. d* grows with accuracy": c["holds_2"],
-    "3. burn-in lowers d* at high accuracy": c["holds_3"]} for split, c in big_claims.items()})
+    f"3. burn-in lowers d* at high accuracy (both shares >= {claim_share:g})": c["holds_3"],
+    f"3, weak: {longest} below the {top} (share >= {claim_share:g})": c["holds_3_beats_mid"]}
+    for split, c in big_claims.items()})
 claims_table
 
 # %% tags=["hide-input"]
 for split in ("train", "test"):
     order = pc.burn_in_ordering(big_tables[split][1], big_claims[split]["high_levels"])
     bad = order[~(order["ordered"] & order["strict_random_vs_longest"])]
-    print(f"{split}: levels where d* does not fall with t, or t = 16 does not beat random: "
+    print(f"{split}: levels where d* does not fall strictly with t, or t = {t_big} does not beat random: "
           f"{bad['accuracy level'].tolist() or 'none'}")
     if len(bad):
         print(bad.drop(columns=["ordered", "strict_random_vs_longest"]).to_string(index=False))
 
 # %% [markdown]
-# The exceptions sit at the top of the accuracy range, next to the full model's line: there
-# the four curves need the same largest $d$ of the grid, tie, or swap by one grid step, and
-# the shares in the "top 0.05" rows of the claims table are what is left of claim 3.
+# Two kinds of exception. Where the longest burn-in fails to beat the random subspace, it is
+# at the top of the accuracy range, next to the full model's line: there the curves need
+# the same largest $d$ of the grid, tie, or swap by one grid step. Where $d^*$ does not fall
+# strictly with $t$, it is mostly a tie between neighbouring burn-in times, at every height:
+# on a grid of factors of two, a short burn-in often needs the same $d$ as no burn-in or as
+# the next one. Counting those ties as "not falling" (they show no effect of $t$) leaves
+# little of the monotone form of claim 3; the claims table gives both shares.
 
 # %% tags=["hide-input"]
 sqrt_D = math.sqrt(big_D)
 rt = big_tables["train"][1]
 d_rand = thresholds.d_star_curve(rt, "random_affine", 0, [top_common])[0] if reached else float("nan")
-print(f"escape-theorem band width ~ sqrt(D) = {sqrt_D:.0f}; one octave of the grid at d* = {d_rand:.0f} "
+print(f"escape-theorem band width ~ sqrt(D) = sqrt({big_D:,}) = {sqrt_D:.0f}; one octave of the grid at d* = {d_rand:.0f} "
       f"spans {d_rand / 2:.0f} dimensions, so a one-octave band is as sharp as this grid can show")
 
 # %% [markdown]
@@ -497,39 +551,24 @@ print(f"cpu-large: {done['done']} of {done['expected']} runs")
 for split, c in big_claims.items():
     assert c["holds_1"], f"{split}: P_s should climb from <= 0.1 to >= 0.9 within 2 octaves (median), got {c['median_octaves']}"
     assert c["holds_2"], f"{split}: d* should rise at least 8-fold with accuracy, got {c['d_star_range_ratio']}"
-    assert c["share_beats_mid"] >= 0.9 and c["share_ordered_mid"] >= 0.75, \
-        f"{split}: below the top levels, longer burn-in should lower d*: {c['share_beats_mid']}, {c['share_ordered_mid']}"
+    assert c["min_share"] == claim_share, "claims() must use the chapter's claim_share"
+    assert c["holds_3_beats_mid"], \
+        f"{split}: below the {top}, t = {t_big} should beat random at a share >= {claim_share}: {c['share_beats_mid']}"
     print(f"{split}: median band {c['median_octaves']:.1f} octaves; d* of random affine rises "
           f"{c['d_star_range_ratio'][curve_label('random_affine', 0)]:.0f}-fold; at {len(c['high_levels'])} high levels "
-          f"t = 16 beats random at {c['share_longest_beats_random']:.2f} of them, d* falls with t at {c['share_ordered']:.2f}")
-    print(f"  below the top 0.05 ({len(c['levels_mid'])} levels): t = 16 beats random at {c['share_beats_mid']:.2f}, "
-          f"d* falls with t at {c['share_ordered_mid']:.2f}; top 0.05 ({len(c['levels_top'])} levels): "
+          f"{longest} at {c['share_longest_beats_random']:.2f} of them, d* falls strictly with t at {c['share_ordered']:.2f}")
+    print(f"  below the {top} ({len(c['levels_mid'])} levels): {longest} at {c['share_beats_mid']:.2f}, "
+          f"d* falls strictly with t at {c['share_ordered_mid']:.2f}; {top} ({len(c['levels_top'])} levels): "
           f"{c['share_beats_top']:.2f} and {c['share_ordered_top']:.2f}")
-    print(f"  claims hold: 1 {c['holds_1']}, 2 {c['holds_2']}, 3 (all high levels) {c['holds_3']}")
+    print(f"  claims hold (share >= {claim_share:g}): 1 {c['holds_1']}, 2 {c['holds_2']}, "
+          f"3 {c['holds_3']} (t = {t_big} beats random {c['holds_3_beats']}, d* falls strictly {c['holds_3_ordered']}); "
+          f"3 weak, below the {top}: {c['holds_3_beats_mid']}")
 
 # %% [markdown]
 # ## Takeaways
 #
-# - Training in a random affine or burn-in subspace behaves like a phase transition: at a
-#   fixed accuracy, the share of successful runs goes from none to all within a factor of
-#   about four in $d$ (two octaves, the median in the claims table, no finer than the grid at
-#   small $d$), so the heat maps are almost black and white and $d^*$ traces their edge.
-#   Claim 1 holds at this scale.
-# - The dimension needed grows steeply with the accuracy asked for: the random affine
-#   subspace's $d^*$ spans a factor of several hundred to a few thousand between the lowest
-#   and highest levels it reaches (claims table). Claim 2 holds.
-# - Burn-in moves the centre itself into the easy level sets (Figure 12: sixteen SGD steps
-#   already give a network far above chance). Above the $t = 16$ centre's own accuracy, the
-#   longest burn-in needs fewer dimensions than the random subspace at every level up to
-#   about five points below the highest accuracy all curves reach, and $d^*$ falls
-#   monotonically with $t$ at most of them; in those top five points the curves meet and cross
-#   (at a factor-two grid), so claim 3 holds at this scale only for moderately high
-#   accuracy, not at the very top.
-# - Read through eq. 3.3, the measured $d^*$ say that every accuracy level set reached here,
-#   seen from its centre, has a local angular dimension of at least 80% of $D$; burn-in adds
-#   up to about a thousand dimensions of it at the levels where it helps.
-# - All of this is at the reduced scale of the `cpu-large` preset (its settings and how much
-#   of its grid completed are printed with its records above: a fraction of the training
-#   images, fewer epochs, a Fastfood basis, a grid of $d$ in factors of two); the `paper-*`
-#   presets run the paper's full settings, and {doc}`../book/coverage` says which of the
-#   paper's figures this reproduces at which scale.
+# Every number in these bullets is read from the claims and the local-dimension table of
+# the `cpu-large` run above.
+
+# %% tags=["hide-input"]
+display(Markdown(pc.takeaways_markdown(big_claims, t_max=t_big, top_margin=top_margin, local=local, D=big_D)))

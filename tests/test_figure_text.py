@@ -61,3 +61,27 @@ def test_phase_row_wraps_into_a_grid_with_the_legend_in_the_spare_panel():
     assert len(spare) == 1 and spare[0].get_legend() is not None  # the legend sits off the curves
     assert plotting.min_text_px(grid) * 1066 / (grid.get_size_inches()[0] * grid.dpi) >= 9  # full width
     plt.close("all")
+
+
+def test_threshold_curves_shade_a_band_and_log2_axes_label_only_major_ticks():
+    import numpy as np
+    plotting.use_house_style()
+    fig, ax = plt.subplots()
+    levels = np.array([0.5, 0.6, 0.7])
+    plotting.threshold_curves(ax, {"a": (levels, [2.0, 4.0, 8.0])}, bands={"a": (levels, [1, 2, 4], [4, 8, np.inf])})
+    assert len(ax.collections) == 1  # the band
+    fig.canvas.draw()
+    minor = [t.get_text() for t in ax.get_xticklabels(minor=True) if t.get_text()]
+    assert minor == [], minor  # minor labels overprinted the major ones on short log-2 ranges
+    plt.close(fig)
+
+
+def test_success_curves_draw_clopper_pearson_error_bars():
+    import numpy as np
+    plotting.use_house_style()
+    fig, ax = plt.subplots()
+    plotting.success_curves(ax, {"a": ([1, 2, 4], [0.0, 0.5, 1.0], [0.0, 0.1, 0.7], [0.3, 0.9, 1.0])})
+    (container,) = ax.containers
+    segments = container.lines[2][0].get_segments()
+    assert np.allclose([s[:, 1] for s in segments], [(0.0, 0.3), (0.1, 0.9), (0.7, 1.0)])
+    plt.close(fig)

@@ -182,3 +182,35 @@ def test_claims_split_high_levels_into_mid_and_top():
     assert sorted(c["levels_mid"] + c["levels_top"]) == c["high_levels"]
     assert all(lv >= c["top_common_level"] - 0.05 - 1e-9 for lv in c["levels_top"])
     assert c["share_beats_mid"] == 1.0
+
+
+def test_a_tie_between_burn_in_steps_is_not_ordered():
+    # t = 4 needs the same d* as random affine: no effect of t there, so the level is not ordered
+    rows = synthetic_records({("random_affine", 0): 8, ("burn_in", 4): 8, ("burn_in", 16): 2})
+    _, dstar = thresholds.curve_tables(rows, delta=0.34, levels=[0.5])
+    order = pc.burn_in_ordering(dstar, [0.5])
+    assert order["ordered"].tolist() == [False]
+    assert order["strict_random_vs_longest"].tolist() == [True]
+
+
+def test_claim_3_uses_one_share_threshold_for_both_comparisons():
+    # ties at every level: the longest burn-in beats random everywhere, but d* never falls at every step of t
+    rows = synthetic_records({("random_affine", 0): 8, ("burn_in", 4): 8, ("burn_in", 16): 2})
+    table, dstar = thresholds.curve_tables(rows, delta=0.34, levels=[0.5, 0.6, 0.7])
+    c = pc.claims(table, dstar, above=0.3, min_share=0.9)
+    assert c["share_longest_beats_random"] == 1.0 and c["share_ordered"] == 0.0
+    assert c["min_share"] == 0.9 and not c["holds_3"]
+    assert c["holds_3_beats"] and not c["holds_3_ordered"]
+
+
+def test_phase_title_names_delta_and_how_many_runs_must_succeed():
+    title = ch05.phase_title(_phase(seeds=[0, 1, 2], delta=0.34), "train")
+    assert "$\\delta$ = 0.34" in title and "2 of 3 runs must succeed" in title
+
+
+def test_slice_level_picks_a_level_where_every_transition_lies_inside_the_grid():
+    rows = graded_records({("random_affine", 0): 0.0, ("burn_in", 16): 2.0})
+    _, dstar = thresholds.curve_tables(rows, delta=0.34)
+    lv = ch05.slice_level(dstar)
+    at = dstar[(dstar["level"] - lv).abs() < 1e-9]["d_star"]
+    assert at.notna().all() and (at > dstar["d_star"].min()).all()

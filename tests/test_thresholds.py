@@ -102,3 +102,48 @@ def test_running_best_keeps_runs_whose_group_field_is_missing():
             for d, a in [(2, 0.5), (8, 0.4), (32, 0.6)]]
     best = th.running_best(rows, "train_acc")
     assert best.sort_values("d")["best_train_acc"].tolist() == [0.5, 0.5, 0.6]
+
+
+def test_d_star_band_table_shows_d_star_with_its_band_and_names_unreached_bounds():
+    boot = pd.DataFrame([dict(method="random_affine", t=0, level=0.5, d_star=4.0, d_low=2.0, d_high=8.0),
+                         dict(method="random_affine", t=0, level=0.9, d_star=8.0, d_low=8.0, d_high=np.inf),
+                         dict(method="random_affine", t=0, level=0.95, d_star=np.nan, d_low=8.0, d_high=np.inf)])
+    tab = th.d_star_band_table(boot, [0.5, 0.9, 0.95], d_max=8)
+    col = tab.iloc[:, 0].tolist()
+    assert col == ["4 [2, 8]", "8 [8, >8]", "none [8, >8]"]
+    with pytest.raises(ValueError, match="d_low"):
+        th.d_star_band_table(boot.drop(columns=["d_low"]), [0.5])
+
+
+def test_d_star_band_table_from_records_brackets_d_star():
+    boot = th.d_star_bootstrap(_records(), levels=[0.5, 0.7], delta=0.26, n_boot=200)
+    tab = th.d_star_band_table(boot, [0.5, 0.7])
+    for cell, (_, row) in zip(tab.iloc[:, 0], boot.iterrows()):
+        d, rest = cell.split(" [")
+        lo, hi = rest.rstrip("]").split(", ")
+        assert float(d) == row["d_star"] and float(lo) <= float(d) <= float(hi.lstrip(">"))
+
+
+def test_p_s_at_threshold_gives_exact_intervals_at_d_star_and_below():
+    table = th.success_probability(_records(), "train_acc", levels=[0.5])
+    dstar = th.threshold_dimension(table, delta=0.26)
+    out = th.p_s_at_threshold(table, dstar, [0.5]).iloc[0]
+    lo, hi = th.clopper_pearson(4, 4)
+    assert out["d*"] == "4" and out["P_s at d*"] == f"4/4 = 1.00 [{lo:.2f}, {hi:.2f}]"
+    lo, hi = th.clopper_pearson(2, 4)
+    assert out["P_s one step below"] == f"2/4 = 0.50 [{lo:.2f}, {hi:.2f}]"
+    none = th.p_s_at_threshold(table, th.threshold_dimension(table, delta=0.01), [0.5]).iloc[0]
+    assert none["d*"] == "4"  # 4/4 still passes with delta = 0.01
+    high = th.success_probability(_records(), "train_acc", levels=[0.99])
+    miss = th.p_s_at_threshold(high, th.threshold_dimension(high, delta=0.26), [0.99]).iloc[0]
+    assert miss["d*"] == "none" and miss["P_s at d*"].startswith("at d = 8: 0/4")
+
+
+def test_d_star_bootstrap_band_is_on_the_grid_and_infinite_when_replicates_never_reach():
+    # seed 0 reaches 0.8 at d = 4, the other three never: most replicates are unreached
+    rows = [dict(method="random_affine", t=0, d=d, seed=s, best_train_acc=(0.9 if (s == 0 and d >= 4) else 0.5),
+                 status="ok") for d in (1, 2, 4, 8) for s in range(4)]
+    boot = th.d_star_bootstrap(rows, levels=[0.8], delta=0.26, n_boot=300).iloc[0]
+    assert math.isnan(boot["d_star"]) and boot["d_high"] == np.inf  # was NaN: quantile between two infinities
+    graded = th.d_star_bootstrap(_records(), levels=[0.5, 0.7], delta=0.26, n_boot=300)
+    assert set(graded["d_low"]) | set(graded["d_high"]) <= {1.0, 2.0, 4.0, 8.0, np.inf}

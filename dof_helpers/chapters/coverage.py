@@ -21,7 +21,9 @@ COVERAGE = (
      "Fashion-MNIST row on CPU; MNIST, CIFAR-10 and SVHN need TFDS (internet) and a GPU for the full grid"),
     ("Figure 3", "d* against accuracy for every method", "partial", "05_phase_transition, 06_lottery",
      ("05_phase_transition:cpu-large", "06_lottery:cpu-large", "06_lottery:paper"),
-     "Conv-2 on Fashion-MNIST only; Conv-3 and ResNet20 columns need a GPU"),
+     "Conv-2 on Fashion-MNIST only, d* with a bootstrap band over seeds and P_s with exact binomial intervals; "
+     "06 adds the lottery subspaces on a trajectory capped at the full model's SGD steps (compute-matched); "
+     "Conv-3 and ResNet20 columns need a GPU"),
     ("Figure 4", "Gaussian width; projection onto the sphere (sketches)", "yes", "02_gaussian_width, 03_escape_theorem",
      (), "as computed figures: widths measured, projected sets drawn at several distances"),
     ("Figure 5", "quadratic well: simulated P_s and d* against eq. 3.4", "yes", "04_quadratic_well",
@@ -30,7 +32,8 @@ COVERAGE = (
      "all eight cells, four of which the paper left empty"),
     ("Figure 6", "accuracy against compression D/d", "partial", "06_lottery", ("06_lottery:cpu-large",
                                                                                 "06_lottery:paper"),
-     "Conv-2 on Fashion-MNIST; the other datasets and models need TFDS and a GPU"),
+     "Conv-2 on Fashion-MNIST, train and test accuracy, with compute-matched lottery subspaces beside the "
+     "original ones; the other datasets and models need TFDS and a GPU"),
     ("Figure 7", "phase diagrams, Conv-3", "no", "05_phase_transition",
      ("05_phase_transition:paper-conv3-fashion_mnist", "05_phase_transition:paper-conv3-mnist",
       "05_phase_transition:paper-conv3-cifar10"), "a Conv-3 step is ~4x a Conv-2 step: GPU presets only"),
@@ -42,7 +45,8 @@ COVERAGE = (
      "Fashion-MNIST row on 1,024 training images on CPU; the MNIST row needs TFDS (internet); both rows at the "
      "paper's sizes are GPU presets. Beyond the paper: d* predicted from the network's own Gauss-Newton spectrum"),
     ("Figures 10-11", "lottery-subspace spectra and raw accuracies", "partial", "06_lottery",
-     ("06_lottery:cpu-large", "06_lottery:paper-cifar10"), "Fashion-MNIST; MNIST, CIFAR-10/100 need TFDS"),
+     ("06_lottery:cpu-large", "06_lottery:paper-cifar10"),
+     "Fashion-MNIST, train and test accuracy; MNIST, CIFAR-10/100 need TFDS"),
     ("Figure 12", "accuracy from d = 0 (the centre itself)", "yes", "05_phase_transition",
      ("05_phase_transition:cpu-large",), "Fashion-MNIST"),
     ("Table 2", "epochs per dataset and model", "yes", "01_baselines", ("01_baselines:paper",),

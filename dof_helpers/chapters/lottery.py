@@ -5,8 +5,13 @@ The chapter's parameters become two engine grids on the same data, model and see
 - ``subspaces``: random affine and burn-in subspaces over ``subspace_d``;
 - ``trajectory``: the lottery subspaces (rewound to w_0 and to w_t) over ``lottery_d`` and the
   four pruning methods over ``keep_fractions`` -- one grid, so that the lottery trajectory
-  (``max(lottery_d) * 5`` momentum-SGD steps) and the ticket pretraining are the same walk
-  of each seed's state, and the four "at step t" cells share w_t.
+  (``max(lottery_d) * 5`` momentum-SGD steps, the original code's length) and the ticket
+  pretraining are the same walk of each seed's state, and the four "at step t" cells share w_t;
+- ``matched`` (when ``lottery_steps_cap`` is not None): the same two lottery subspaces built
+  from a trajectory capped at ``lottery_steps_cap`` steps ("full": the full model's
+  ``epochs * (n_train // batch_size)`` steps), over the d of ``lottery_d`` that such a
+  trajectory has directions for (one every 5 steps). It is the compute-matched comparison:
+  the original lottery trajectory may take more SGD steps than the full model trains for.
 
 Both write into one records file. Command line (resumable, seed by seed)::
 
@@ -20,19 +25,67 @@ from pathlib import Path
 
 from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
+from ..validation import check_int
 from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
 
 CHAPTER = "06_lottery"
+#: the accepted non-integer values of ``lottery_steps_cap`` (an integer >= 1 is a step count)
+STEPS_CAPS = (None, "full")
+
+
+def full_model_steps(p: dict) -> int:
+    """SGD steps of the full model (and of every run): ``epochs * (n_train // batch_size)``."""
+    return int(p["epochs"]) * (int(p["n_train"]) // int(p.get("batch_size", 128)))
+
+
+def original_lottery_steps(p: dict, lottery_every: int = 5) -> int:
+    """Steps of the original code's lottery trajectory: ``lottery_every * max(lottery_d)``."""
+    return lottery_every * max(p["lottery_d"])
+
+
+def matched_lottery_steps(p: dict) -> int | None:
+    """The compute-matched lottery trajectory's length from ``lottery_steps_cap`` (None: no such grid).
+
+    ``"full"`` caps it at :func:`full_model_steps`, an integer at that many steps; it never
+    exceeds the original length (a cap does not lengthen the trajectory).
+    """
+    cap = p.get("lottery_steps_cap")
+    if cap is None:
+        return None
+    if isinstance(cap, str):
+        if cap != "full":
+            raise ValueError(f"lottery_steps_cap={cap!r} is not valid; accepted values: None, 'full' "
+                             "(the full model's training steps) or an integer >= 1 (SGD steps)")
+        steps = full_model_steps(p)
+    else:
+        try:
+            steps = check_int("lottery_steps_cap", cap, min_value=1)
+        except ValueError:
+            raise ValueError(f"lottery_steps_cap={cap!r} is not valid; accepted values: None, 'full' "
+                             "(the full model's training steps) or an integer >= 1 (SGD steps)") from None
+    return min(steps, original_lottery_steps(p))
+
+
+def matched_d_values(p: dict, lottery_every: int = 5) -> tuple:
+    """The d of ``lottery_d`` that the capped trajectory has directions for (one per ``lottery_every`` steps)."""
+    steps = matched_lottery_steps(p)
+    if steps is None:
+        return ()
+    return tuple(d for d in p["lottery_d"] if d <= steps // lottery_every)
 
 
 def chapter_grids(p: dict) -> dict:
     """``{"subspaces": SweepConfig, "trajectory": SweepConfig}`` from the chapter's parameters."""
     common = dict(seeds=tuple(p["seeds"]), epochs=p["epochs"], t_values=(p["t"],), adam_variant=p["adam_variant"],
                   lr=p["lr"], batch_size=p.get("batch_size", 128))
-    return {"subspaces": SweepConfig(methods=("random_affine", "burn_in"), d_values=tuple(p["subspace_d"]), **common),
-            "trajectory": SweepConfig(methods=LOTTERY_SUBSPACES + PRUNING_METHODS, d_values=tuple(p["lottery_d"]),
-                                      keep_fractions=tuple(p["keep_fractions"]), pretrain_epochs=p["pretrain_epochs"],
-                                      scope=p["scope"], ticket_lr=p["ticket_lr"], **common)}
+    grids = {"subspaces": SweepConfig(methods=("random_affine", "burn_in"), d_values=tuple(p["subspace_d"]), **common),
+             "trajectory": SweepConfig(methods=LOTTERY_SUBSPACES + PRUNING_METHODS, d_values=tuple(p["lottery_d"]),
+                                       keep_fractions=tuple(p["keep_fractions"]), pretrain_epochs=p["pretrain_epochs"],
+                                       scope=p["scope"], ticket_lr=p["ticket_lr"], **common)}
+    steps, d_values = matched_lottery_steps(p), matched_d_values(p)
+    if steps is not None and d_values and steps < grids["trajectory"].lottery_length():
+        grids["matched"] = SweepConfig(methods=LOTTERY_SUBSPACES, d_values=d_values, lottery_steps=steps, **common)
+    return grids
 
 
 def data_spec(p: dict) -> DataSpec:
@@ -54,34 +107,138 @@ def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, execu
     mine = []
     for seed in grids["subspaces"].seeds:
         t0 = time.perf_counter()
-        for name in ("trajectory", "subspaces"):
+        for name in ("trajectory", "subspaces", "matched"):
+            if name not in grids:
+                continue
             one = grids[name].replace(seeds=(seed,))
             mine += run_sweep(one, p["model"], data, path, progress=progress, executor=executor, pool=p["pool"])
             log(f"seed {seed}: {name} done ({time.perf_counter() - t0:.0f} s)")
     return split_records(mine)
 
 
-def split_records(records) -> dict:
-    """``{"subspaces", "pruning", "spectra"}``: subspace-method records, pruning records, and
-    one lottery spectrum per seed (the singular values of its trajectory, from the lottery
-    record with the largest d)."""
-    records = list(records)
+def is_capped(record) -> bool:
+    """Whether a lottery-subspace record used a trajectory whose length was set by
+    ``lottery_steps`` (a compute-matched run) instead of the original code's
+    ``lottery_every * lottery_d_max`` steps."""
+    return (record["method"] in LOTTERY_SUBSPACES and record.get("lottery_steps") is not None
+            and record["lottery_steps"] != record["lottery_every"] * record["lottery_d_max"])
+
+
+def _spectra(records) -> list:
     spectra = {}
     for r in records:
         if r["method"] in LOTTERY_SUBSPACES and r.get("singular_values"):
             if len(r["singular_values"]) > len(spectra.get(r["seed"], {}).get("singular_values", [])):
                 spectra[r["seed"]] = {"seed": r["seed"], "d_max": r["lottery_d_max"],
+                                      "lottery_steps": r.get("lottery_steps"),
                                       "singular_values": r["singular_values"]}
-    return {"subspaces": [r for r in records if r["method"] in SUBSPACE_METHODS],
-            "pruning": [r for r in records if r["method"] in PRUNING_METHODS],
-            "spectra": [spectra[s] for s in sorted(spectra)]}
+    return [spectra[s] for s in sorted(spectra)]
 
 
-def write_settings(path, params: dict, grids: dict, out: dict, **extra) -> None:
-    """What a grid ran with and how much of it completed (JSON next to its records)."""
-    info = dict(parameters=params, grids={k: g.as_dict() for k, g in grids.items()},
+def split_records(records) -> dict:
+    """``{"subspaces", "pruning", "spectra", "matched", "matched_spectra"}``: subspace-method
+    records of the original trajectory length, pruning records, one lottery spectrum per seed
+    (the singular values of its trajectory, from the lottery record with the largest d), and
+    the same two for the compute-matched (capped) lottery records (:func:`is_capped`).
+
+    Capped records of more than one cap length raise ``ValueError`` (they would mix two
+    experiments in one curve)."""
+    records = list(records)
+    matched = [r for r in records if is_capped(r)]
+    lengths = sorted({r["lottery_steps"] for r in matched})
+    if len(lengths) > 1:
+        raise ValueError(f"records hold compute-matched lottery runs of {lengths} steps; keep one cap per records file")
+    plain = [r for r in records if not is_capped(r)]
+    return {"subspaces": [r for r in plain if r["method"] in SUBSPACE_METHODS],
+            "pruning": [r for r in plain if r["method"] in PRUNING_METHODS],
+            "spectra": _spectra(plain), "matched": matched, "matched_spectra": _spectra(matched)}
+
+
+def trajectory_budget(p: dict) -> dict:
+    """SGD steps behind each lottery subspace of a parameter set: ``original`` (the original
+    code's ``5 * max(lottery_d)``), ``full_model`` (``epochs * (n_train // batch_size)``),
+    ``matched`` (the capped trajectory, None without one), ``matched_directions`` (its
+    columns, one per 5 steps) and ``matched_d`` (the d it is run at)."""
+    steps = matched_lottery_steps(p)
+    return {"original": original_lottery_steps(p), "full_model": full_model_steps(p), "matched": steps,
+            "matched_directions": None if steps is None else steps // 5, "matched_d": list(matched_d_values(p))}
+
+
+def budget_from_records(grid: dict) -> dict:
+    """The same as :func:`trajectory_budget`, read off a grid's records (:func:`split_records`):
+    the trajectories' ``lottery_steps`` and the full model's ``steps`` (the unpruned ticket)."""
+    def one(recs, field):
+        vals = sorted({int(r[field]) for r in recs if r.get(field) is not None})
+        if len(vals) > 1:
+            raise ValueError(f"records disagree on {field}: {vals}")
+        return vals[0] if vals else None
+    lottery = [r for r in grid["subspaces"] if r["method"] in LOTTERY_SUBSPACES]
+    full = [r for r in grid["pruning"] if r["method"] == "lottery_ticket" and r["keep_fraction"] == 1.0]
+    matched = one(grid["matched"], "lottery_steps")
+    return {"original": one(lottery, "lottery_steps"), "full_model": one(full, "steps"), "matched": matched,
+            "matched_directions": None if matched is None else matched // one(grid["matched"], "lottery_every"),
+            "matched_d": sorted({int(r["d"]) for r in grid["matched"]})}
+
+
+def budget_sentence(budget: dict) -> str:
+    """One printed sentence from :func:`trajectory_budget` or :func:`budget_from_records`."""
+    head = (f"the original lottery trajectory takes {budget['original']} SGD steps (5 x the largest d), the full "
+            f"model trains for {budget['full_model']} steps")
+    if budget["matched"] is None or not budget["matched_d"]:
+        return head + "; no compute-matched trajectory (lottery_steps_cap None, or too short for any d of lottery_d)"
+    return (head + f"; the compute-matched trajectory is capped at {budget['matched']} steps "
+            f"({budget['matched_directions']} direction(s), one per 5 steps) and run at d = {budget['matched_d']}")
+
+
+def gap_sentence(train, test, name: str) -> str:
+    """The gap compute-matched minus original (tables of :func:`compute_matched_table`) in words."""
+    if not len(train):
+        return f"{name}: no compute-matched lottery runs to compare"
+    parts = []
+    for split, tab in (("train", train), ("test", test)):
+        better = int((tab["gap"] > 0).sum())
+        parts.append(f"{split} accuracy: compute-matched higher at {better} of {len(tab)} (method, d) cells, "
+                     f"gap from {tab['gap'].min():+.3f} to {tab['gap'].max():+.3f} (mean {tab['gap'].mean():+.3f})")
+    return f"{name}: " + "; ".join(parts)
+
+
+def compute_matched_table(grid: dict, metric: str = "train_acc"):
+    """Original against compute-matched lottery subspaces at every d both were run at.
+
+    Per (method, d): mean and standard deviation over seeds of the best ``metric``
+    (running maximum over d, as for every nested subspace) with the original trajectory and
+    with the capped one, and the gap ``matched - original``. Empty without matched records.
+    """
+    import pandas as pd
+    from ..taxonomy import mean_curves, taxonomy_frame
+    cols = ["method", "t", "d", "original", "original_std", "matched", "matched_std", "gap"]
+    lottery = [r for r in grid["subspaces"] if r["method"] in LOTTERY_SUBSPACES]
+    if not grid["matched"] or not lottery:
+        return pd.DataFrame(columns=cols)
+    orig = mean_curves(taxonomy_frame(lottery, [], metric=metric), metric)
+    cap = mean_curves(taxonomy_frame(grid["matched"], [], metric=metric), metric)
+    both = orig.merge(cap, on=["method", "t", "d"], suffixes=("_o", "_m"))
+    out = pd.DataFrame({"method": both["method"], "t": both["t"], "d": both["d"], "original": both["mean_o"],
+                        "original_std": both["std_o"], "matched": both["mean_m"], "matched_std": both["std_m"],
+                        "gap": both["mean_m"] - both["mean_o"]})
+    return out[cols].sort_values(["method", "d"]).reset_index(drop=True)
+
+
+def write_settings(path, params: dict, grids: dict, out: dict, *, session: dict | None = None, **extra) -> None:
+    """What a grid ran with and how much of it completed (JSON next to its records).
+
+    An existing file is updated, not replaced: its other fields (when the grid was first
+    run, notes) stay, and ``session`` (e.g. start, wall time, new runs of this call) is
+    appended to its list ``sessions``."""
+    import json
+    path = Path(path)
+    info = json.loads(path.read_text()) if path.exists() else {}
+    info.update(parameters=params, grids={k: g.as_dict() for k, g in grids.items()},
                 planned_runs={k: g.n_runs() for k, g in grids.items()},
-                completed_runs={k: len(v) for k, v in out.items()}, host=host_description(), **extra)
+                completed_runs={k: len(v) for k, v in out.items() if not k.endswith("spectra")},
+                host=host_description(), **extra)
+    if session:
+        info["sessions"] = info.get("sessions", []) + [session]
     write_json(path, info)
 
 
@@ -97,12 +254,17 @@ def main(argv=None) -> int:
     directory = repo_root() / p["records_dir"] / CHAPTER
     directory.mkdir(parents=True, exist_ok=True)
     t0, started = time.perf_counter(), utc_now()
+    path = records_path(directory, p["tag"])
+    before = sum(1 for _ in open(path)) if path.exists() else 0
     with records_lock(directory):
-        out = run_taxonomy(p, records_path(directory, p["tag"]), data=data, executor=executor_from_args(args),
+        out = run_taxonomy(p, path, data=data, executor=executor_from_args(args),
                            log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
     wall = time.perf_counter() - t0
-    print(f"{len(out['subspaces'])} subspace, {len(out['pruning'])} pruning runs in {wall:.0f} s", flush=True)
-    write_settings(directory / f"{p['tag']}_settings.json", p, chapter_grids(p), out, started=started, wall_s=wall)
+    new = sum(1 for _ in open(path)) - before
+    print(f"{len(out['subspaces'])} subspace, {len(out['pruning'])} pruning, {len(out['matched'])} compute-matched "
+          f"lottery runs ({new} new) in {wall:.0f} s", flush=True)
+    write_settings(directory / f"{p['tag']}_settings.json", p, chapter_grids(p), out,
+                   session=dict(started=started, wall_s=round(wall, 1), new_runs=new))
     return 0
 
 

@@ -59,19 +59,22 @@ def figure_phase_row(table, dstar, *, baseline: float | None = None, metric: str
     return fig
 
 
-def figure_thresholds(dstars: dict, *, baselines: dict | None = None, max_level: float | None = None):
+def figure_thresholds(dstars: dict, *, baselines: dict | None = None, max_level: float | None = None,
+                      bands: dict | None = None, band: float | None = None):
     """Figure 3 (random and burn-in curves): d* against the accuracy asked for, one panel per split.
 
     ``dstars`` maps a panel name (e.g. "train", "test") to a d* table; ``baselines`` the same
-    names to the full model's accuracy (dotted line).
+    names to the full model's accuracy (dotted line); ``bands`` the same names to
+    :func:`thresholds.d_star_bootstrap` frames, shaded around each curve (``band``: the
+    share of replicates the band covers, named in the legend).
     """
     import matplotlib.pyplot as plt
     from .. import plotting
-    baselines = baselines or {}
-    fig, axes = plt.subplots(1, len(dstars), figsize=(4.6 * len(dstars), 3.4), sharey=True)
+    baselines, bands = baselines or {}, bands or {}
+    fig, axes = plt.subplots(1, len(dstars), figsize=(4.6 * len(dstars), 3.4 + 0.4 * bool(bands)), sharey=True)
     axes = np.atleast_1d(axes)
     for ax, (name, dstar) in zip(axes, dstars.items()):
-        curves, styles = {}, {}
+        curves, styles, shaded = {}, {}, {}
         for method, t in curves_of(dstar):
             sub = dstar[(dstar["method"] == method) & (dstar["t"] == t)].sort_values("level")
             if max_level is not None:
@@ -79,11 +82,59 @@ def figure_thresholds(dstars: dict, *, baselines: dict | None = None, max_level:
             lab = curve_label(method, t)
             curves[lab] = (sub["level"].to_numpy(), sub["d_star"].to_numpy(dtype=float))
             styles[lab] = {"color": plotting.method_color(method, t), "marker": "o", "ms": 2.5}
+            if name in bands:
+                b = bands[name]
+                b = b[(b["method"] == method) & (b["t"] == t)].sort_values("level")
+                if max_level is not None:
+                    b = b[b["level"] <= max_level + 1e-9]
+                shaded[lab] = (b["level"].to_numpy(), b["d_low"].to_numpy(float), b["d_high"].to_numpy(float))
         plotting.threshold_curves(ax, curves, level_label=f"{name} accuracy threshold",
-                                  baseline=baselines.get(name), styles=styles)
+                                  baseline=baselines.get(name), styles=styles, bands=shaded)
         ax.set_title(f"$d^*$ against {name} accuracy")
         _pow2_ticks(ax, dstar["d_star"].dropna().unique())
-    fig.tight_layout()
+    if bands:
+        handles, labels = axes[0].get_legend_handles_labels()
+        for ax in axes:
+            ax.get_legend().remove()
+        note = f"shaded: {band:.0%} bootstrap band over seeds" if band is not None else "shaded: bootstrap band"
+        fig.tight_layout(rect=(0, 0.14, 1, 1))
+        fig.legend(handles, labels, loc="lower center", ncol=3, title=note, title_fontsize=8)
+    else:
+        fig.tight_layout()
+    return fig
+
+
+def figure_success_slices(tables: dict, levels: dict, *, confidence: float = 0.95):
+    """P_s against d at one accuracy level per panel, with exact (Clopper-Pearson) error bars.
+
+    ``tables`` maps a panel name ("train", "test") to a :func:`thresholds.success_probability`
+    table, ``levels`` the same names to the level shown. ``confidence`` only labels the
+    axis: the intervals are the table's ``p_low`` / ``p_high``.
+    """
+    import matplotlib.pyplot as plt
+    from .. import plotting
+    fig, axes = plt.subplots(1, len(tables), figsize=(4.6 * len(tables), 3.6), sharey=True)
+    axes = np.atleast_1d(axes)
+    for ax, (name, table) in zip(axes, tables.items()):
+        lv = levels[name]
+        at = table[np.isclose(table["level"], lv)]
+        curves, styles = {}, {}
+        for method, t in curves_of(at):
+            sub = at[(at["method"] == method) & (at["t"] == t)].sort_values("d")
+            lab = curve_label(method, t)
+            curves[lab] = (sub["d"], sub["p_success"], sub["p_low"], sub["p_high"])
+            styles[lab] = {"color": plotting.method_color(method, t)}
+        plotting.success_curves(ax, curves, styles=styles,
+                                ylabel=f"$P_s$ ({confidence:.0%} Clopper-Pearson interval)")
+        ax.set_title(f"{name} accuracy level {lv:.2f}")
+        _pow2_ticks(ax, at["d"].unique())
+        if ax is not axes[0]:
+            ax.set_ylabel("")
+    handles, labels = axes[0].get_legend_handles_labels()
+    for ax in axes:
+        ax.get_legend().remove()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels))
     return fig
 
 

@@ -182,26 +182,65 @@ def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> di
     return settings
 
 
+def phase_title(phase: Phase, split: str, *, prefix: str = "", n_train=None) -> str:
+    """A phase diagram's title: model, data, split, seeds, size, epochs, basis and delta
+    (with how many of the seeds must succeed for d*)."""
+    import math
+    c = phase.config
+    n = len(c.seeds)
+    need = math.ceil((1 - phase.delta) * n - 1e-9)
+    n_train = phase.data.n_train if n_train is None else n_train
+    return (f"{prefix}{phase.model} on {phase.data.dataset}, {split} accuracy ({n} seeds, n_train = {n_train}, "
+            f"{c.epochs} epoch(s), {c.basis} basis; $\\delta$ = {phase.delta:g}: {need} of {n} runs must succeed)")
+
+
+def d_star_bands(records, split: str, levels, *, delta: float, n_boot: int = 1000, band: float = 0.9,
+                 seed: int = 0):
+    """:func:`thresholds.d_star_bootstrap` of one split's accuracy at ``levels``: d* with a band
+    over seeds (runs that are not "ok" fail)."""
+    from ..thresholds import d_star_bootstrap
+    return d_star_bootstrap(records, f"{split}_acc", levels, delta=delta, n_boot=n_boot, band=band, seed=seed)
+
+
+def slice_level(dstar) -> float:
+    """The accuracy level a P_s slice shows: the middle one of the levels that every curve
+    reaches, and reaches only above the smallest d of the grid (so that every curve's
+    transition lies inside the grid); the middle reached level if there is none such."""
+    import numpy as np
+    from .phase_claims import _common_levels
+    common = _common_levels(dstar)
+    if not common:
+        raise ValueError("no accuracy level is reached by every curve; nothing to slice")
+    d_min = float(dstar["d_star"].min())
+    inside = [lv for lv in common
+              if (dstar[np.isclose(dstar["level"], lv)]["d_star"].astype(float) > d_min).all()]
+    pick = inside or common
+    return float(pick[len(pick) // 2])
+
+
 def save_result_figures(folder, out=None) -> list[Path]:
     """Draw the chapter's figures from a results folder and save them there as PNG."""
     import matplotlib.pyplot as plt
     from .. import plotting
     from ..thresholds import curve_tables
     from .phase_claims import dimension_zero_table
-    from .phase_figures import figure_dimension_zero, figure_phase_row, figure_thresholds
+    from .phase_figures import figure_dimension_zero, figure_phase_row, figure_success_slices, figure_thresholds
     phase, _, records, base, burn = load_results(folder)
     out = Path(out or folder)
     records, _ = complete_cells(phase, records)
     plotting.use_house_style()
     full = {s: full_model_accuracy(base, s) for s in ("train", "test")}
-    paths, dstars = [], {}
+    paths, dstars, bands, tables = [], {}, {}, {}
     for split in ("train", "test"):
         table, dstar = curve_tables(records, f"{split}_acc", delta=phase.delta, baseline=full[split])
-        dstars[split] = dstar
-        fig = figure_phase_row(table, dstar, baseline=full[split], metric=f"{split}_acc")
+        dstars[split], tables[split] = dstar, table
+        bands[split] = d_star_bands(records, split, sorted(table["level"].unique()), delta=phase.delta)
+        fig = figure_phase_row(table, dstar, baseline=full[split], metric=f"{split}_acc", ncols=3,
+                               title=phase_title(phase, split))
         paths.append(plotting.save_figure(fig, out / f"phase_{split}.png"))
         plt.close(fig)
-    figs = {"thresholds.png": figure_thresholds(dstars, baselines=full),
+    figs = {"thresholds.png": figure_thresholds(dstars, baselines=full, bands=bands, band=0.9),
+            "success_slices.png": figure_success_slices(tables, {s: slice_level(dstars[s]) for s in dstars}),
             "dimension_zero.png": figure_dimension_zero(
                 {s: dimension_zero_table(records, burn, f"{s}_acc") for s in ("train", "test")}, baselines=full)}
     for name, fig in figs.items():

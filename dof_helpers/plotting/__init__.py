@@ -152,6 +152,9 @@ def log2_dimension_axis(ax, values: Sequence[float], axis: str = "x") -> None:
         ticks = 2.0 ** np.arange(lo, hi + 1, step)
         (ax.set_xticks if axis == "x" else ax.set_yticks)(ticks)
         (ax.set_xticklabels if axis == "x" else ax.set_yticklabels)([f"{int(t):,}" for t in ticks])
+    # a log-2 axis over a short range labels its minor ticks too, on top of the major ones
+    (ax.xaxis if axis == "x" else ax.yaxis).set_minor_formatter(matplotlib.ticker.NullFormatter())
+    (ax.xaxis if axis == "x" else ax.yaxis).set_minor_locator(matplotlib.ticker.NullLocator())
 
 
 def success_heatmap(ax, d_values: Sequence[float], levels: Sequence[float], prob: np.ndarray, *,
@@ -194,27 +197,75 @@ def success_heatmap(ax, d_values: Sequence[float], levels: Sequence[float], prob
 
 
 def threshold_curves(ax, curves: Mapping[str, tuple], *, level_label: str = "accuracy threshold",
-                     log_d: bool = True, baseline: float | None = None, styles: Mapping | None = None):
+                     log_d: bool = True, baseline: float | None = None, styles: Mapping | None = None,
+                     bands: Mapping[str, tuple] | None = None):
     """Superimpose threshold-dimension curves d*(level) for several methods (Figure 2, last column).
 
     ``curves`` maps a legend label to ``(levels, d_star)``; ``styles`` optionally maps the
-    same label to matplotlib keyword arguments (colour, line style).
+    same label to matplotlib keyword arguments (colour, line style). ``bands`` optionally
+    maps a label to ``(levels, d_low, d_high)``, e.g. the bootstrap band of
+    :func:`thresholds.d_star_bootstrap`, shaded in the curve's colour at the levels where the
+    curve itself is defined; an infinite upper bound (replicates that never reach the level)
+    is drawn to the right edge of the axis.
     """
-    styles = styles or {}
-    all_d = []
+    styles, bands = styles or {}, bands or {}
+    all_d, lines = [], {}
     for label, (levels, d_star) in curves.items():
         levels = np.asarray(levels, dtype=float)
         d_star = np.asarray(d_star, dtype=float)
         ok = np.isfinite(d_star)
-        ax.plot(d_star[ok], levels[ok], label=label, **dict(styles.get(label, {})))
+        (lines[label],) = ax.plot(d_star[ok], levels[ok], label=label, **dict(styles.get(label, {})))
         all_d.extend(d_star[ok].tolist())
+    for label, (levels, lo, hi) in bands.items():
+        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        all_d.extend(lo[np.isfinite(lo)].tolist() + hi[np.isfinite(hi)].tolist())
+    edge = 2.0 * max(all_d) if all_d else 1.0
+    for label, (levels, lo, hi) in bands.items():
+        levels, lo, hi = (np.asarray(v, dtype=float) for v in (levels, lo, hi))
+        keep = np.isfinite(lo)
+        if label in curves:  # shade around the curve only: not at levels where its d* is undefined
+            c_lv, c_d = (np.asarray(v, dtype=float) for v in curves[label])
+            defined = {round(float(x), 6) for x, y in zip(c_lv, c_d) if np.isfinite(y)}
+            keep &= np.array([round(float(x), 6) in defined for x in levels], dtype=bool)
+        colour = lines[label].get_color() if label in lines else styles.get(label, {}).get("color")
+        ax.fill_betweenx(levels[keep], lo[keep], np.where(np.isfinite(hi), hi, edge)[keep],
+                         color=colour, alpha=0.15, lw=0)
     if log_d and all_d:
         log2_dimension_axis(ax, all_d)
+        if bands:
+            ax.set_xlim(right=min(ax.get_xlim()[1], edge))
     if baseline is not None:
         ax.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
     ax.set_xlabel("threshold training dimension $d^*$")
     ax.set_ylabel(level_label)
     ax.legend()
+
+
+def success_curves(ax, curves: Mapping[str, tuple], *, styles: Mapping | None = None, log_d: bool = True,
+                   ylabel: str = "success probability $P_s$"):
+    """P_s against d with exact binomial (Clopper-Pearson) error bars, one line per curve.
+
+    ``curves`` maps a legend label to ``(d_values, p, p_low, p_high)`` (the columns
+    ``p_success``, ``p_low``, ``p_high`` of :func:`thresholds.success_probability` at one level).
+    The curves are drawn side by side, a few percent apart in d, so their bars do not hide
+    one another.
+    """
+    styles = styles or {}
+    all_d = []
+    n = len(curves)
+    for i, (label, (d, p, lo, hi)) in enumerate(curves.items()):
+        d, p, lo, hi = (np.asarray(v, dtype=float) for v in (d, p, lo, hi))
+        kw = {"marker": "o", "ms": 3, "capsize": 2, "lw": 1.4}
+        kw.update(styles.get(label, {}))
+        shift = 2.0 ** (0.06 * (i - (n - 1) / 2))  # curves side by side at each d, bars apart
+        ax.errorbar(d * shift, p, yerr=np.vstack([p - lo, hi - p]), label=label, **kw)
+        all_d.extend(d.tolist())
+    if log_d and all_d:
+        log2_dimension_axis(ax, all_d)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("training dimension $d$")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
 
 
 def metric_curves(ax, x, series: Mapping[str, np.ndarray], *, xlabel: str, ylabel: str,
@@ -305,18 +356,29 @@ def spectrum_and_accuracy(ax_spec, ax_acc, spectra: Mapping[str, np.ndarray], ac
         all_d.extend(k.tolist())
     ax_spec.set_yscale("log")
     ax_spec.set_ylabel("singular value $s_k$")
+    all_d.extend(accuracy_against_d(ax_acc, accuracy, styles=styles, ylabel=ylabel, baseline=baseline))
+    log2_dimension_axis(ax_spec, all_d)
+    log2_dimension_axis(ax_acc, all_d)
+
+
+def accuracy_against_d(ax, accuracy: Mapping[str, tuple], *, styles: Mapping | None = None,
+                       ylabel: str = "best training accuracy", baseline: float | None = None) -> list:
+    """Accuracy against d on a log-2 axis, one line per label (``label -> (d_values, accuracy)``),
+    the full model dotted: the lower panels of Figures 10-11, for any split. Returns the d drawn."""
+    styles = styles or {}
+    all_d = []
     for label, (d, acc) in accuracy.items():
         kw = {"marker": "o", "ms": 3}
         kw.update(styles.get(label, {}))
-        ax_acc.plot(np.asarray(d, dtype=float), np.asarray(acc, dtype=float), label=label, **kw)
+        ax.plot(np.asarray(d, dtype=float), np.asarray(acc, dtype=float), label=label, **kw)
         all_d.extend(list(d))
     if baseline is not None:
-        ax_acc.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
-    for ax in (ax_spec, ax_acc):
-        log2_dimension_axis(ax, all_d)
-    ax_acc.set_xlabel("training dimension $d$ (index $k$ of the direction added)")
-    ax_acc.set_ylabel(ylabel)
-    ax_acc.legend(fontsize=7)
+        ax.axhline(baseline, color="black", ls=":", lw=1.2, label="full model")
+    log2_dimension_axis(ax, all_d)
+    ax.set_xlabel("training dimension $d$ (index $k$ of the direction added)")
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    return all_d
 
 
 def layer_keep_curves(ax, keep_fractions: Sequence[float], layers: Mapping[str, Sequence[float]], *,
