@@ -57,6 +57,8 @@ d_star_band = 0.9  # share of the bootstrap replicates a d* band covers (fractio
 claim_share = 0.9  # share of the high levels at which a claim-3 comparison must hold (fraction)
 top_margin = 0.05  # width of the "top" accuracy band of claim 3, below the highest common level (fraction)
 results_folder = "results/05_phase_transition"  # committed cpu-large records shown after this run (path from the repository root)
+paper_folder = "results/05_phase_transition/paper"  # committed paper-protocol records (dense basis), shown if present
+fastfood_folder = "results/05_phase_transition/paper-fastfood"  # committed Fastfood records (d beyond 4096), shown if present
 workers = None  # None trains in this process; N trains on a local Dask cluster of N worker processes (count)
 scheduler = None  # or the address of a running Dask scheduler, e.g. "tcp://host:8786" (Slurm: see Reproducing)
 
@@ -71,7 +73,8 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from dof_helpers import plotting, thresholds
-from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_transition as ch05
+from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_scale
+from dof_helpers.chapters import phase_transition as ch05
 from dof_helpers.engine import curve_label, executor_from
 from dof_helpers.paths import repo_root, runs_dir
 
@@ -430,6 +433,92 @@ ps_levels = [lv for lv in (0.5, 0.7, 0.8) if lv in big_levels]
 print(f"P_s at the threshold (cpu-large, train accuracy; {thresholds.CONFIDENCE:.0%} Clopper-Pearson)")
 with pd.option_context("display.max_colwidth", None):
     display(thresholds.p_s_at_threshold(*big_tables["train"], ps_levels))
+
+# %% [markdown]
+# ### At the paper's scale
+#
+# The same row of the paper's Figure 2 with the paper's own protocol (preset
+# `paper-conv2-fashion_mnist`: every training and test image, the paper's epochs from its
+# Table 2, batch 128, Adam at 0.05, ten seeds, the dense Gaussian basis), run on this 2-core
+# CPU as a resumable background job of many hours into `results/05_phase_transition/paper`
+# and committed as it goes. The grid is visited coarse to fine in $d$; only the $d$ at which
+# every curve has all its seeds enter the figures, and the printout says how much of the grid
+# the records hold.
+
+# %% tags=["hide-input"]
+paper = phase_scale.load_if_present(repo_root() / paper_folder)
+paper_ready = False
+if paper is None:
+    print(f"{paper_folder} holds no records yet")
+else:
+    p_setup, p_settings, p_all, p_base, p_burn = paper
+    p_done = ch05.completion(p_setup, p_all)
+    p_recs, p_dropped = ch05.complete_cells(p_setup, p_all)
+    p_full = {s: ch05.full_model_accuracy(p_base, s) for s in ("train", "test")}
+    cpu_h = sum(r.get("wall_time", 0.0) for r in p_all) / 3600
+    print(f"{p_done['done']} of {p_done['expected']} runs ({cpu_h:.1f} h of training, sum over runs); "
+          f"d complete on every curve: {sorted({r['d'] for r in p_recs}) or 'none yet'}")
+    print(f"full model at this protocol: train {p_full['train']:.4f}, test {p_full['test']:.4f}")
+    paper_ready = len({r["d"] for r in p_recs}) >= 2
+for split in ("train", "test"):
+    if paper_ready:
+        p_tab = thresholds.curve_tables(p_recs, f"{split}_acc", delta=p_setup.delta, baseline=p_full[split])
+        fig = figures.figure_phase_row(*p_tab, baseline=p_full[split], metric=f"{split}_acc", ncols=3,
+                                       title=ch05.phase_title(p_setup, split, prefix="paper protocol: "))
+    else:
+        fig = figures.figure_placeholder(f"no paper-protocol {split} records with two complete d yet")
+    plotting.glue_figure(f"fig-phase-paper-{split}", fig)
+
+# %% [markdown]
+# ```{glue:figure} fig-phase-paper-train
+# :alt: Phase diagrams of the paper-protocol run for train accuracy, one heat map per kind of subspace over the d values completed so far, with the threshold curves.
+# :name: fig-phase-paper-train
+# :figclass: full-width
+#
+# The paper's protocol (Figure 2, Fashion-MNIST row), train accuracy, over the $d$ the
+# committed records complete so far.
+# ```
+#
+# ```{glue:figure} fig-phase-paper-test
+# :alt: The same phase diagrams of the paper-protocol run for test accuracy.
+# :name: fig-phase-paper-test
+# :figclass: full-width
+#
+# The same for test accuracy.
+# ```
+
+# %% tags=["hide-input"]
+if paper_ready:
+    p_levels = [lv for lv in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9) if lv <= p_full["train"] + 0.02]
+    p_bands = ch05.d_star_bands(p_recs, "train", p_levels, delta=p_setup.delta, n_boot=n_boot, band=d_star_band)
+    print(f"d* for train accuracy at the paper's protocol [{d_star_band:.0%} bootstrap band over seeds]; "
+          f"the grid so far ends at d = {max(r['d'] for r in p_recs)}")
+    display(thresholds.d_star_band_table(p_bands, p_levels, d_max=max(r["d"] for r in p_recs)))
+
+# %% [markdown]
+# ### Beyond $d = 4096$, and does the Fastfood basis change the transition?
+#
+# The paper's grid stops at $d = 4096$, where the random affine subspace is still short of the
+# full model. Preset `paper-conv2-fashion_mnist-fastfood` continues the random affine and the
+# longest burn-in curve to $d = 8192$, $16384$ and $D$ with the Fastfood basis (a dense
+# Gaussian $D \times D$ matrix would not fit the engine's memory budget), and reruns
+# $d = 64$, $512$, $4096$ with Fastfood beside the dense runs above, same protocol and seeds.
+# The two bases share each seed's initialisation and batch order, so where both sweeps hold
+# all their seeds at a $d$, a difference comes from the basis alone; the run counts in the
+# table say where that is.
+
+# %% tags=["hide-input"]
+fast = phase_scale.load_if_present(repo_root() / fastfood_folder)
+if fast is None or paper is None:
+    print(f"{fastfood_folder} holds no records yet" if fast is None else "no dense paper-protocol records")
+else:
+    f_setup, f_settings, f_all, f_base, _ = fast
+    f_done = ch05.completion(f_setup, f_all)
+    print(f"Fastfood sweep: {f_done['done']} of {f_done['expected']} runs")
+    print("best train accuracy, dense vs Fastfood (mean ± sd over seeds):")
+    display(phase_scale.basis_comparison(p_all, f_all, "train_acc"))
+    print("beyond the paper's grid: mean best train accuracy, and as a fraction of the full model:")
+    display(phase_scale.accuracy_by_d(f_all, p_full["train"], "train_acc"))
 
 # %% [markdown]
 # ### The local angular dimension, measured

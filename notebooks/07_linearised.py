@@ -70,7 +70,7 @@ import numpy as np
 import pandas as pd
 
 from dof_helpers import plotting
-from dof_helpers.chapters import linearised as ch07, linearised_figures as figures
+from dof_helpers.chapters import linearised as ch07, linearised_claims as claims07, linearised_figures as figures
 from dof_helpers.paths import repo_root, runs_dir
 
 exp = ch07.from_parameters(dict(
@@ -250,7 +250,7 @@ print(f"test loss at w_0, opt 1, opt 2 -- network: {np.round(plane['network_poin
 # %% tags=["hide-input"]
 fig, dstars = figures.figure_curves(records, exp.delta)
 plotting.glue_figure("fig-07-thresholds", fig)
-print(ch07.threshold_agreement(dstars))
+print(claims07.threshold_agreement(dstars))
 summary = pd.DataFrame({(split, stem): [float(r["best_" + split + "_acc"]) for r in records[stem]
                                         if r["d"] == max(exp.config.d_values)]
                         for split in ("train", "test") for stem in ("network", "linearised")}).agg(["mean", "max"])
@@ -341,7 +341,7 @@ else:
     plotting.glue_figure("fig-07-large-planes", figures.figure_planes(large["plane"]))
     fig, large_dstars = figures.figure_curves(large["records"], lx.delta)
     plotting.glue_figure("fig-07-large-thresholds", fig)
-    print(ch07.threshold_agreement(large_dstars))
+    print(claims07.threshold_agreement(large_dstars))
     plotting.glue_figure("fig-07-large-spectra", figures.figure_spectra(large["curvature"]))
     plotting.glue_figure("fig-07-large-predictions", figures.figure_predictions(large["predictions"]))
     cost = pd.DataFrame(large["settings"]["timings"]).T
@@ -384,13 +384,13 @@ if large is not None:
     lt = large["predictions"]
     display(lt[["case", "fraction", "epsilon", "eq34", "predicted_d_star", "measured_d_star",
                 "exact_d_star"]].round({"epsilon": 3, "eq34": 0, "predicted_d_star": 0}))
-    print(ch07.describe_comparison(lt))
+    print(claims07.describe_comparison(lt))
 
 # %% [markdown]
 # ## Checks
 
 # %% tags=["nbval-check-output", "hide-input"]
-checks = ch07.check_science(exp, optima, plane, curv, table, lanczos_error, at_opt)
+checks = claims07.check_science(exp, optima, plane, curv, table, lanczos_error, at_opt)
 for name, ok in checks.items():
     print(f"{'pass' if ok else 'FAIL'}: {name}")
 assert all(checks.values()), [name for name, ok in checks.items() if not ok]

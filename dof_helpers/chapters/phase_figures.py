@@ -182,3 +182,13 @@ def _pow2_ticks(ax, d_values, max_ticks: int = 7):
     ax.set_xticks([2.0 ** k for k in ks])
     ax.set_xticklabels([f"$2^{{{k}}}$" for k in ks])
     ax.minorticks_off()
+
+
+def figure_placeholder(message: str):
+    """A small figure that says, in words, why a figure cannot be drawn yet (e.g. a sweep that
+    has not reached two complete d): the book shows the reason instead of a missing image."""
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.0, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=10)
+    return fig

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..validation import check_choice, check_float
-from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
+from .common import DataSpec, chapter_parameters, host_description, read_settings, utc_now, write_json
 
 CHAPTER = "05_phase_transition"
 #: file names inside a records folder
@@ -117,11 +117,7 @@ def load_results(folder):
     """``(phase, settings, sweep records, baseline records, centre records)`` of a results folder."""
     from ..records import load_records
     folder = Path(folder)
-    path = folder / SETTINGS_FILE
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing; produce it with `python -m dof_helpers.chapters.phase_transition"
-                                f" run --preset cpu-large --out {folder}`")
-    settings = json.loads(path.read_text())
+    settings = read_settings(folder, "phase_transition")
     return (Phase.from_dict(settings["phase"]), settings, load_records(folder / SWEEP_FILE),
             load_records(folder / BASELINE_FILE), load_records(folder / CENTRES_FILE))
 

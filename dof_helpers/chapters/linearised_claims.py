@@ -1,0 +1,75 @@
+"""Chapter 07's claims: the comparisons and checks the chapter prints and asserts, from its results."""
+from __future__ import annotations
+
+import numpy as np
+
+from .linearised import CASES, Linearisation
+
+#: case (i)'s prediction must lie within this many dimensions, or this fraction, of the
+#: exact least-squares d* (whichever is larger): the band the chapter asserts
+SE_BAND_DIMS, SE_BAND_FRACTION = 8, 0.3
+
+
+def describe_comparison(table) -> str:
+    """One line per case and level: predicted vs measured d*, the gap in dimensions and as a ratio."""
+    lines = []
+    for r in table.itertuples():
+        exact = "" if np.isnan(r.exact_d_star) else f", exact {r.exact_d_star:.0f}"
+        meas = "beyond the grid" if np.isnan(r.measured_d_star) else f"{r.measured_d_star:.0f}"
+        ref = r.exact_d_star if not np.isnan(r.exact_d_star) else r.measured_d_star
+        gap = "" if np.isnan(ref) else (f"; predicted - {'exact' if exact else 'measured'} = "
+                                        f"{r.predicted_d_star - ref:+.0f} ({r.predicted_d_star / max(ref, 1):.2f}x)")
+        lines.append(f"{r.case}, f = {r.fraction:g} (epsilon {r.epsilon:.4g}): predicted {r.predicted_d_star:.0f} "
+                     f"(eq. 3.4: {r.eq34:.0f}), measured {meas}{exact}{gap}")
+    return "\n".join(lines)
+
+
+def threshold_agreement(dstars: dict) -> str:
+    """How close the linearised network's d* is to the network's, per split, over the accuracy
+    levels where both are defined (``dstars`` from :func:`linearised_figures.figure_curves`)."""
+    from ..thresholds import d_star_curve
+    lines = []
+    for split, tables in dstars.items():
+        levels = np.sort(np.unique(np.concatenate([t["level"].to_numpy() for t in tables.values()])))
+        net, lin = (d_star_curve(tables[s], "random_affine", 0, levels) for s in ("network", "linearised"))
+        both = np.isfinite(net) & np.isfinite(lin)
+        only_net = int(np.sum(np.isfinite(net) & ~np.isfinite(lin)))
+        if not both.any():
+            lines.append(f"{split}: no accuracy level reached by both models ({only_net} by the network alone)")
+            continue
+        ratio = np.log2(lin[both] / net[both])
+        lines.append(f"{split}: {int(both.sum())} levels reached by both (up to {levels[both].max():.2f}), "
+                     f"{only_net} by the network alone; linearised d* = network d* at {int(np.sum(ratio == 0))}, "
+                     f"within a factor 2 at {int(np.sum(np.abs(ratio) <= 1))}; median log2(linearised / network) "
+                     f"{np.median(ratio):+.1f}")
+    return "\n".join(lines)
+
+
+def se_within_band(table) -> np.ndarray:
+    """Per loss level of case (i): is the cone prediction within the band of the exact d*?"""
+    sub = table[table["case"] == next(iter(CASES))]
+    pred, exact = sub["predicted_d_star"].to_numpy(float), sub["exact_d_star"].to_numpy(float)
+    return np.abs(pred - exact) <= np.maximum(SE_BAND_DIMS, SE_BAND_FRACTION * exact)
+
+
+def check_science(exp: Linearisation, optima: dict, plane: dict, curv: dict, table, lanczos_error: float,
+                  lin_gap_at_opt: float) -> dict:
+    """The chapter's assertions, each a named boolean (tolerances in the names)."""
+    a, b, c = plane["a"], plane["b"], plane["coords"]
+    inside = bool(np.all((c[:, 0] >= a.min()) & (c[:, 0] <= a.max()) & (c[:, 1] >= b.min()) & (c[:, 1] <= b.max())))
+    lams = np.asarray(curv["ce_lams"], float)
+    case_i = se_within_band(table)
+    return {
+        "f_lin equals f at w_opt (max logit difference < 1e-3)": lin_gap_at_opt < 1e-3,
+        "both planes contain w_0, opt 1, opt 2 (grid covers their coordinates)": inside,
+        "the models agree at opt 1 on the plane (test loss within 1e-4)":
+            abs(plane["network_points_loss"][1] - plane["linearised_points_loss"][1]) < 1e-4,
+        "opt 1 and opt 2 are distinct points (plane spans two directions)": bool(c[2, 1] > 0),
+        "G is positive semi-definite (smallest eigenvalue > -1e-5 lambda_max)": bool(lams.min() > -1e-5 * lams[0]),
+        "Lanczos reproduces G's top 20 eigenvalues within 1%": lanczos_error < 0.01,
+        "the true Hessian's largest eigenvalue is within 5% of G's": abs(curv["ritz_h"][0] / lams[0] - 1) < 0.05,
+        f"case (i): prediction within max({SE_BAND_DIMS}, {SE_BAND_FRACTION:g} d*) of the exact d* at every level":
+            bool(case_i.size and np.all(case_i)),
+        "the optima fit the training data better than w_0 (train loss below ln C)":
+            all(optima[k + "_metrics"]["train_loss"] < np.log(10) for k in ("opt1", "opt2")),
+    }
