@@ -14,8 +14,9 @@ Every model is a :class:`flax.linen.Module` with exactly one variable collection
 random. A training engine can therefore treat every model alike, flatten ``params``
 into one vector of length D and train in a subspace of it.
 
-The total number of parameters D reproduces the paper's numbers exactly (see
-:data:`PAPER_PARAM_COUNTS`, checked in ``tests/test_models.py``).
+The total number of parameters D equals the original code's counts exactly, which the
+paper's text quotes rounded (see :data:`PAPER_PARAM_COUNTS`, checked in
+``tests/test_models.py``).
 
 Architecture details (the facts are collected in ``REFERENCE.md``, "Models"):
 
@@ -117,8 +118,8 @@ DATASET_CLASSES = {
     "svhn": 10,
 }
 
-#: The full-space dimension D reported in the paper (Figs. 3 and 6 captions, rounded
-#: there; exact values in REFERENCE.md) and, for the MLP, by Li et al. (2018).
+#: The full-space dimension D of the paper's original code (the paper's Figs. 3 and 6
+#: captions quote it rounded; exact values in REFERENCE.md) and, for the MLP, of Li et al. (2018).
 #: Keyed by (model, dataset). Every entry is reproduced exactly by :func:`model_for`.
 PAPER_PARAM_COUNTS = {
     ("conv2", "mnist"): 20_490,

@@ -129,7 +129,7 @@ print("largest |per-pixel training mean| after preprocessing:",
 #
 # We build every network for every input shape the paper used and count its parameters
 # from the initialised pytree, then put the counts next to the paper's. The column
-# `D (paper)` holds the exact counts of the paper's original code: the paper's own text
+# `D (original code)` holds the exact counts of the paper's original code: the paper's own text
 # quotes $D$ only rounded to a tenth of a thousand (captions of its Figures 3 and 6), so
 # "match" below means "equal to the original code's count, and consistent with the
 # paper's rounded value", not a digit-by-digit check against the paper.
@@ -143,7 +143,7 @@ for (name, dset), paper_D in models.PAPER_PARAM_COUNTS.items():
                             jax.random.PRNGKey(0))
     D = models.count_params(shapes)
     rows.append({"model": name, "dataset": dset, "input": "x".join(map(str, shape)),
-                 "D (this book)": D, "D (paper)": paper_D, "match": D == paper_D})
+                 "D (this book)": D, "D (original code)": paper_D, "match": D == paper_D})
 param_table = pd.DataFrame(rows)
 param_table
 
