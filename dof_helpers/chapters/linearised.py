@@ -442,27 +442,61 @@ def lstsq_d_star(minima: np.ndarray, levels, delta: float) -> np.ndarray:
     return np.array(out)
 
 
-def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarray | None, timings: dict):
-    """The comparison table: per case (:data:`CASES`) and loss level, eq. 3.4, the cone
-    prediction (centre and 1 - delta threshold) and the measured d* (Adam sweeps; for
-    case (i) also exact least squares)."""
+#: where a case's loss levels come from: fractions of the way from L* up to the quadratic
+#: model's value at w_0 ("quadratic"), or up to the model's true training loss at w_0 ("true")
+LEVEL_SOURCES = ("quadratic", "true")
+
+
+def losses_at_w0(exp: Linearisation, optima: dict, data) -> dict:
+    """The true training loss at w_0 of each curve's model (network and linearised network,
+    cross-entropy; linearised network, squared error): what the loss levels are measured against."""
+    from .. import curvature
+    from ..linearised import Linearised
+    from ..models import model_for
+    module, _ = model_for(exp.model, exp.data.dataset)
+    subset = curvature.fixed_subset(data.x_train, data.y_train)
+    lin = Linearised(module, optima["opt1"])
+    out = {}
+    for stem, (model_name, loss) in CURVES.items():
+        model = module if model_name == "network" else lin
+        out[stem] = float(curvature.loss_and_gradient(model, optima["w_0"], subset, loss=loss)[0])
+    return out
+
+
+def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarray | None, timings: dict,
+                true_w0: dict | None = None):
+    """The comparison table: per case (:data:`CASES`), level source (:data:`LEVEL_SOURCES`) and
+    loss level, eq. 3.4, the cone prediction (centre and 1 - delta threshold), the measured d*
+    (Adam sweeps; case (i) also exact least squares), and the median best loss the sweep
+    reached at its largest d. ``true_w0``: :func:`losses_at_w0` (without it, only the
+    quadratic levels). For case (i) the quadratic is exact, so its true levels are the same
+    and are not repeated."""
     import pandas as pd
     from ..basin import angular_threshold
     rows = []
     with _Clock(timings, "predictions (cones, all cases)"):
         for case, (curve, which) in CASES.items():
             q = quadratic_model(curv, which)
-            eps = loss_levels(q["L_star"], q["loss_w0"], exp.level_fractions)
-            pred = angular_threshold(q["lams"], q["z0"], q["L_star"], eps, delta=exp.delta,
-                                     n_samples=exp.cone_samples, seed=exp.seed)
-            meas = measured_d_star(records[curve], eps, exp.delta)
-            exact = lstsq_d_star(minima, eps, exp.delta) if (which == "se" and minima is not None) else [np.nan] * len(eps)
-            for k, f in enumerate(exp.level_fractions):
-                rows.append({"case": case, "fraction": f, "epsilon": float(eps[k]), "L_star": q["L_star"],
-                             "loss_w0_quadratic": q["loss_w0"], "eq34": float(pred.eq34[k]),
-                             "predicted_centre": float(pred.centre[k]), "predicted_d_star": float(pred.d_star[k]),
-                             "sigma": float(pred.sigma[k]), "measured_d_star": float(meas[k]),
-                             "exact_d_star": float(exact[k]), "n_flat": q["n_flat"]})
+            d_max = max(r["d"] for r in records[curve])
+            reached = float(np.median([r["best_train_loss"] for r in records[curve] if r["d"] == d_max]))
+            sources = {"quadratic": q["loss_w0"]}
+            if true_w0 is not None and which != "se":
+                sources["true"] = true_w0[curve]
+            for source, top in sources.items():
+                eps = loss_levels(q["L_star"], top, exp.level_fractions)
+                pred = angular_threshold(q["lams"], q["z0"], q["L_star"], eps, delta=exp.delta,
+                                         n_samples=exp.cone_samples, seed=exp.seed)
+                meas = measured_d_star(records[curve], eps, exp.delta)
+                exact = (lstsq_d_star(minima, eps, exp.delta) if (which == "se" and minima is not None)
+                         else np.full(len(eps), np.nan))
+                for k, f in enumerate(exp.level_fractions):
+                    rows.append({"case": case, "levels from": source, "fraction": f, "epsilon": float(eps[k]),
+                                 "L_star": q["L_star"], "loss_w0_quadratic": q["loss_w0"],
+                                 "loss_w0_true": true_w0[curve] if true_w0 is not None else np.nan,
+                                 "eq34": float(pred.eq34[k]), "predicted_centre": float(pred.centre[k]),
+                                 "predicted_d_star": float(pred.d_star[k]), "sigma": float(pred.sigma[k]),
+                                 "measured_d_star": float(meas[k]), "exact_d_star": float(exact[k]),
+                                 "loss_reached_at_d_max": reached, "d_max": d_max, "n_flat": q["n_flat"]})
     return pd.DataFrame(rows)
 
 
@@ -512,8 +546,12 @@ def _run_to_folder(exp: Linearisation, folder: Path, preset, progress) -> dict:
         np.savez(folder / LSTSQ_FILE, minima=lstsq_minima(exp, optima, data, timings),
                  adam_vs_exact=adam_vs_exact(exp, optima, data, records["linearised_se"], timings))
         save()
+    if "losses_at_w0" not in settings:
+        settings["losses_at_w0"] = losses_at_w0(exp, optima, data)
+        save()
     curv = dict(np.load(folder / CURVATURE_FILE))
-    table = predictions(exp, curv, records, np.load(folder / LSTSQ_FILE)["minima"], timings)
+    table = predictions(exp, curv, records, np.load(folder / LSTSQ_FILE)["minima"], timings,
+                        true_w0=settings["losses_at_w0"])
     table.to_csv(folder / PREDICTIONS_FILE, index=False)
     settings.update(finished_utc=utc_now())
     save()

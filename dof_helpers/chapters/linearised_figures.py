@@ -108,16 +108,22 @@ def figure_spectra(curv: dict, sigma_fraction: float = 0.01):
 
 def figure_predictions(table):
     """Predicted against measured d* per case and loss level: the cone's 1 - delta threshold
-    (filled) and eq. 3.4 (open); case (i) also against its exact least-squares d* (squares)."""
-    fig, ax = plt.subplots(figsize=(5.6, 4.4), constrained_layout=True)
+    (filled circles) and eq. 3.4 (open) at the quadratic model's levels, the cone at levels
+    from the true loss at w_0 (triangles), and case (i) against its exact least-squares d*
+    (squares). Points whose measured d* lies beyond the grid, or whose prediction is 0 (w_0
+    already inside the level set), cannot be drawn on log axes: the table lists them."""
+    fig, ax = plt.subplots(figsize=(5.8, 4.6), constrained_layout=True)
     lo, hi = np.inf, 0.0
     for case, sub in table.groupby("case", sort=False):
         style = CASE_STYLES.get(case, {})
-        pairs = [("measured_d_star", "predicted_d_star", "o", "full", "cone, 1 - $\\delta$"),
-                 ("measured_d_star", "eq34", "o", "none", "eq. 3.4"),
-                 ("exact_d_star", "predicted_d_star", "s", "full", "cone vs exact least squares")]
-        for xcol, ycol, marker, fill, what in pairs:
-            x, y = sub[xcol].to_numpy(float), sub[ycol].to_numpy(float)
+        quad = sub[sub["levels from"] == "quadratic"]
+        true = sub[sub["levels from"] == "true"]
+        pairs = [(quad, "measured_d_star", "predicted_d_star", "o", "full", "cone"),
+                 (quad, "measured_d_star", "eq34", "o", "none", "eq. 3.4"),
+                 (true, "measured_d_star", "predicted_d_star", "^", "full", "cone, true-loss levels"),
+                 (quad, "exact_d_star", "predicted_d_star", "s", "full", "cone vs exact least squares")]
+        for frame, xcol, ycol, marker, fill, what in pairs:
+            x, y = frame[xcol].to_numpy(float), frame[ycol].to_numpy(float)
             ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
             if not ok.any():
                 continue
