@@ -194,20 +194,27 @@ def local_angular_dimension_quadratic(lams, w0, epsilon: float, n_samples: int =
     return _estimate(np.concatenate(vals))
 
 
-def cone_projection_samples(cone: EllipsoidalCone, n_samples: int, seed=0, *, batch: int = 1000):
+def cone_projection_samples(cone: EllipsoidalCone, n_samples: int, seed=0, *, batch: int = 1000,
+                            with_norms: bool = False):
     """Samples of ||Pi_K'(g)||^2 in the cone's own coordinates, and the number k of flat axes.
 
     K = K' x R^k with K' the cone of the nonzero ratios, so ||Pi_K(g)||^2 = ||Pi_K'(g')||^2 +
     chi^2_k and delta(K) = E||Pi_K'(g')||^2 + k; sampling g' only (a Gaussian in K''s
-    coordinates, rotation invariance) removes the chi^2_k noise. Returns (samples, k).
+    coordinates, rotation invariance) removes the chi^2_k noise. Returns (samples, k), and
+    with ``with_norms`` also the samples' ||g'||^2 (for the polar-cone estimator:
+    ||g'||^2 - ||Pi_K'(g')||^2 = ||Pi_K'polar(g')||^2, Moreau's decomposition).
     """
     n_samples = check_int("n_samples", n_samples, min_value=2)
     batch = check_int("batch", batch, min_value=1)
     rng = _rng(seed)
     if cone.full:
-        return np.zeros(n_samples), cone.lam.size + 1
+        return (np.zeros(n_samples), cone.lam.size + 1) + ((np.zeros(n_samples),) if with_norms else ())
     live = cone.lam > 0
     reduced = EllipsoidalCone(None, cone.lam[live])
-    vals = [project_onto_ellipsoidal_cone(rng.standard_normal((min(batch, n_samples - s), 1 + live.sum())), reduced)
-            for s in range(0, n_samples, batch)]
-    return np.concatenate(vals), int((~live).sum())
+    vals, norms = [], []
+    for s in range(0, n_samples, batch):
+        g = rng.standard_normal((min(batch, n_samples - s), 1 + live.sum()))
+        vals.append(project_onto_ellipsoidal_cone(g, reduced))
+        norms.append(np.sum(g * g, axis=1))
+    out = (np.concatenate(vals), int((~live).sum()))
+    return out + ((np.concatenate(norms),) if with_norms else ())

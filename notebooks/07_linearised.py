@@ -204,7 +204,11 @@ print({stem: len(recs) for stem, recs in records.items()}, "records in", folder.
 # $G$ on all `n_train` training images: its whole spectrum (by the cheaper exact route when
 # `route = "auto"`: the $D \times D$ matrix, or the kernel $M M^\top$ when it is smaller), the
 # same for $J^\top J/N$, Lanczos on $G$ against its exact top 20, and Lanczos and stochastic
-# Lanczos quadrature on the true Hessian.
+# Lanczos quadrature on the true Hessian. The kernel route runs in float64: in float32 the
+# smallest non-zero eigenvalues, about a millionth of the largest, come out blurred, and they
+# are the directions along which the sublevel set is longest, so they move the prediction
+# (at the `cpu-large` size a float32 spectrum moved one of case (i)'s 50% points outside the
+# band the checks below hold it to).
 
 # %%
 curv = ch07.curvature_analysis(exp, optima, ds, timings)
@@ -218,9 +222,9 @@ curv = ch07.curvature_analysis(exp, optima, ds, timings)
 # which Adam trained, the exact minimum shows how far Adam got.
 
 # %%
-minima = ch07.lstsq_minima(exp, optima, ds, timings)
-se_runs = records["linearised_se"]
-adam_exact = ch07.adam_vs_exact(exp, optima, ds, se_runs, timings)
+system = ch07.least_squares_system(exp, optima, ds, timings)
+minima = ch07.lstsq_minima(exp, system, timings)
+adam_exact = ch07.adam_vs_exact(exp, system, records["linearised_se"], timings)
 true_w0 = ch07.losses_at_w0(exp, optima, ds)
 table = ch07.predictions(exp, curv, records, minima, timings, true_w0=true_w0)
 
@@ -329,7 +333,18 @@ print(claims07.describe_comparison(table))
 # predicts $d^* = 0$. For case (i) both are the same, since its loss is exactly quadratic. A
 # measured $d^*$ from the sweeps is a power of two (the grid) and an upper bound on the
 # subspace's threshold, because Adam may stop short of the subspace minimum; the exact
-# column of case (i) has neither limitation. How far Adam got in its own subspaces:
+# column of case (i) has neither limitation.
+#
+# The printout compares two points of each transition. The cone's centre $D - d_{\mathrm{local}}
+# + 1/2$ predicts where $P_s$ crosses one half; the $1 - \delta$ threshold adds $z_{1-\delta}\,
+# \sigma$, with $\sigma^2$ the variance of the cone's intrinsic-volume variable. Both come from
+# `cone_samples` Gaussian vectors projected onto the cone, and at $D \approx 2 \times 10^4$ the
+# obvious estimators, $\mathbb{E}\lVert \Pi_K g \rVert^2$ and
+# $\mathrm{Var}\lVert \Pi_K g \rVert^2 - 2 d_{\mathrm{local}}$, drown in noise of the size of
+# $\sqrt{D}$. `dof_helpers.basin` estimates both through the polar cone instead
+# ($\lVert g \rVert^2 = \lVert \Pi_K g \rVert^2 + \lVert \Pi_{K^\circ} g \rVert^2$ and
+# $\mathbb{E}\lVert g \rVert^2 = D$ exactly), whose noise scales with the threshold itself.
+# How far Adam got in its own subspaces:
 
 # %% tags=["hide-input"]
 gap = pd.DataFrame(adam_exact, columns=["d", "seed", "adam", "exact"])
@@ -417,11 +432,18 @@ assert all(checks.values()), [name for name, ok in checks.items() if not ok]
 # ## Takeaways
 #
 # - Linearising a network around an optimum costs one Jacobian-vector product per step; the
-#   engine trains the linearised model like any other, from the same $w_0$.
-# - The whole Gauss-Newton matrix of Conv-2 fits on a laptop-class CPU: its spectrum has a few
-#   large eigenvalues, a long tail over many decades, and a null space of at least
-#   $D - N(C-1)$ directions; the true Hessian adds a little negative curvature.
-# - For the squared-error linearised model, whose loss is exactly a quadratic, the cone
-#   prediction of the threshold matches the exact least-squares threshold closely; for
-#   cross-entropy models, predicted from $G$ around the optimum, see the comparison printed
-#   above for where it holds and where it fails.
+#   engine trains the linearised model like any other model, from the same $w_0$.
+# - Seen through random affine subspaces from $w_0$, the linearised network and the network
+#   reach the same accuracies at comparable $d$ near the top of the accuracy range, and the
+#   linearisation needs larger $d$ lower down, where its extrapolated start is worse than the
+#   network's (the agreement is printed beside the threshold figures).
+# - The whole Gauss-Newton matrix of Conv-2 is within reach of a 2-core CPU (the costs are in
+#   the cpu-large timings): at a well-fitted optimum its spectrum has a few large eigenvalues, a
+#   tail over many decades and a null space far larger than its rank bound forces; the true
+#   Hessian adds a little negative curvature.
+# - Where the loss really is the quadratic the theory assumes (case (i)), the cone prediction
+#   fed the measured spectrum and displacement lands within the checked band of the exact
+#   threshold. For cross-entropy, the quadratic model built from $G$ at the optimum puts $w_0$
+#   far lower than it is (the heights printed above), so it predicts thresholds much smaller
+#   than measured at its own levels, and $d^* = 0$ at the levels the subspaces actually cross:
+#   the basin seen from $w_0$ is not the quadratic seen from the optimum.

@@ -100,3 +100,20 @@ def test_bad_arguments_name_the_parameter():
         basin.quadratic_from_gradient(lams, np.zeros(3), 1.0)
     with pytest.raises(ValueError, match="lams is not valid"):
         angular.sublevel_cone(-lams, z0, 0.1)
+
+
+def test_d_local_noise_scales_with_the_threshold_not_with_d():
+    """Near-full cones (small thresholds in large D) are estimated through the polar cone, whose
+    Monte-Carlo error scales with D - d_local: at D = 3,000 and a threshold near 140, 500 samples
+    give a standard error near one dimension, where the direct estimator's would be
+    sqrt(2 * 2,860 / 500) ~ 3.4."""
+    rng = np.random.default_rng(0)
+    D = 3000
+    lams = np.sort(rng.gamma(0.5, 1.0, D))[::-1]
+    z0 = rng.normal(size=D) / np.sqrt(lams)  # every direction carries loss
+    L0 = 0.5 * float(np.sum(lams * z0 ** 2))
+    pred = basin.angular_threshold(lams, z0, 0.0, [0.95 * L0], n_samples=500, seed=1)
+    assert 0 < pred.centre[0] < 0.1 * D
+    assert pred.d_local_se[0] < 1.5
+    again = basin.angular_threshold(lams, z0, 0.0, [0.95 * L0], n_samples=500, seed=2)
+    assert abs(again.centre[0] - pred.centre[0]) < 6

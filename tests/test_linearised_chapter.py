@@ -89,6 +89,24 @@ def test_nested_minima_match_the_exact_solver_at_every_d():
         least_squares.nested_subspace_minima(lin, p_0, subset, key=key, d_max=301)
 
 
+@pytest.mark.parametrize("max_bytes", [0, 2 ** 31], ids=["rebuilt per product", "held"])
+def test_least_squares_system_matches_the_chunked_solver(max_bytes):
+    model, shape = _curv.mlp()
+    x, y = _curv.data(shape, n=30)
+    p_opt, p_0 = _curv.params(model, shape, 0), _curv.params(model, shape, 1)
+    lin = lin_mod.linearise(model, p_opt)
+    subset = cur.fixed_subset(x, y, chunk=16)
+    system = least_squares.LeastSquares(lin, p_0, subset, max_bytes=max_bytes)
+    assert (system._held is None) == (max_bytes == 0)
+    A = np.asarray(jax.random.normal(jax.random.key(3), (ParamLayout.of(p_opt).D, 12), jnp.float32))
+    exact, _ = cur.lstsq_subspace_minimum(lin, p_0, A, subset)
+    assert system.subspace_minimum(A) == pytest.approx(exact, rel=1e-6)
+    assert 0.5 * float(system.r0 @ system.r0) == pytest.approx(
+        float(lin_mod.squared_error(lin.apply({"params": p_0}, x), y)), rel=1e-5)
+    with pytest.raises(ValueError, match="A is not valid"):
+        system.project(A[:5])
+
+
 def test_random_basis_is_the_one_the_engine_trains_in():
     model, shape = _curv.mlp()
     ds = _dataset(shape)

@@ -257,28 +257,39 @@ def _route(exp: Linearisation, n: int, D: int, rows_per_example: int) -> str:
     return "kernel" if n * rows_per_example <= D else "dense"
 
 
-def ce_spectrum(exp: Linearisation, module, w_opt, subset, dw, timings: dict) -> dict:
-    """G = J^T H_ce J / N at w_opt: its eigenvalues (all D) and V^T (w_0 - w_opt), by ``exp.route``."""
+def ce_spectrum(exp: Linearisation, module, w_opt, subset, dw, timings: dict, previous: dict | None = None) -> dict:
+    """G = J^T H_ce J / N at w_opt: its eigenvalues (all D) and V^T (w_0 - w_opt), by ``exp.route``.
+
+    The kernel route works in float64 (the spectrum the predictions use when it is computed:
+    a float32 eigendecomposition blurs the smallest non-zero eigenvalues, whose long axes
+    shape the cone); the dense route diagonalises the whole D x D matrix in float32 (kept as
+    ``lams_dense``; with ``route="both"`` its largest deviation from the kernel spectrum is
+    reported). ``previous``: an earlier result of the same experiment whose dense spectrum is
+    reused instead of recomputed.
+    """
     from .. import curvature
     D, out = dw.size, {}
     route = _route(exp, subset.n, D, 9)
     if route in ("dense", "both"):
-        with _Clock(timings, "G, dense D x D (build)"):
-            G = curvature.gauss_newton_matrix(module, w_opt, subset)
-        out["trace"] = float(np.trace(G, dtype=np.float64))
-        with _Clock(timings, "G, dense eigh (eigenvalues and vectors)"):
-            lams, V = curvature.dense_spectrum(G, overwrite=True)
-        del G
-        out["lams"], out["z0"] = lams, (V.T @ dw.astype(np.float32)).astype(np.float64)
-        del V
-    if route in ("kernel", "both"):
-        with _Clock(timings, "G, kernel route (factor, K = M M^T, eigh)"):
-            spec = curvature.kernel_spectrum(curvature.ggn_factor(module, w_opt, subset))
-        if "lams" in out:
-            out["kernel_vs_dense"] = float(np.max(np.abs(spec.lams - out["lams"])) / out["lams"][0])
+        if previous is not None and "lams_dense" in previous:
+            out.update({k: previous[k] for k in ("lams_dense", "z0_dense", "trace")})
         else:
-            out["lams"], out["z0"] = spec.lams, curvature.eigen_coordinates(spec, dw)
-            out["trace"] = float(np.sum(spec.lams, dtype=np.float64))
+            with _Clock(timings, "G, dense D x D (build)"):
+                G = curvature.gauss_newton_matrix(module, w_opt, subset)
+            out["trace"] = float(np.trace(G, dtype=np.float64))
+            with _Clock(timings, "G, dense eigh (eigenvalues and vectors)"):
+                lams, V = curvature.dense_spectrum(G, overwrite=True)
+            del G
+            out["lams_dense"], out["z0_dense"] = lams, (V.T @ dw.astype(np.float32)).astype(np.float64)
+            del V
+        out["lams"], out["z0"] = out["lams_dense"], out["z0_dense"]
+    if route in ("kernel", "both"):
+        with _Clock(timings, "G, kernel route in float64 (factor, K = M M^T, eigh)"):
+            spec = curvature.kernel_spectrum(curvature.ggn_factor(module, w_opt, subset).astype(np.float64))
+        if "lams_dense" in out:
+            out["kernel_vs_dense"] = float(np.max(np.abs(spec.lams - out["lams_dense"])) / spec.lams[0])
+        out["lams"], out["z0"] = spec.lams, curvature.eigen_coordinates(spec, dw, rtol=FLAT_RTOL)
+        out.setdefault("trace", float(np.sum(spec.lams, dtype=np.float64)))
     out["route"] = route
     return out
 
@@ -307,9 +318,9 @@ def se_spectrum(lin, w_0, subset, timings: dict) -> dict:
         lams = np.where(np.abs(lams) <= FLAT_RTOL * lams[0], 0.0, lams).astype(np.float64)
         z0, L_star = quadratic_from_gradient(lams, V.T @ g.astype(np.float32), loss0)
         return {"lams": lams, "z0": z0, "L_star": L_star, "loss_w0": loss0}
-    with _Clock(timings, "J^T J / N, kernel route (squared error)"):
+    with _Clock(timings, "J^T J / N, kernel route in float64 (squared error)"):
         spec = curvature.kernel_spectrum(curvature.ggn_factor(lin.model, lin.params_opt, subset,
-                                                              loss="squared_error"))
+                                                              loss="squared_error").astype(np.float64))
     R = spec.U.shape[0]
     lam = spec.lams[:R].astype(np.float64)
     c = spec.U.T.astype(np.float64) @ r0  # u_j^T r_0
@@ -340,8 +351,18 @@ def matrix_free(exp: Linearisation, module, w_opt, subset, lams_exact, timings: 
             "slq_weights": np.asarray(weights)}
 
 
-def curvature_analysis(exp: Linearisation, optima: dict, data, timings: dict) -> dict:
-    """Everything of step 4 (see the functions above) as one dict of arrays and numbers."""
+#: version of the curvature file's contents: 2 = kernel spectra in float64 (version 1 had them
+#: in float32, which misplaced the smallest eigen-directions); an older file is brought up to
+#: date, reusing its dense spectrum and matrix-free results
+CURVATURE_VERSION = 2
+
+
+def curvature_analysis(exp: Linearisation, optima: dict, data, timings: dict, previous: dict | None = None) -> dict:
+    """Everything of step 4 (see the functions above) as one dict of arrays and numbers.
+
+    ``previous``: the contents of an older curvature file of the same experiment; its dense
+    spectrum and its Lanczos / SLQ results are reused (they do not depend on the version).
+    """
     from .. import curvature
     from ..linearised import Linearised
     from ..models import model_for
@@ -350,57 +371,66 @@ def curvature_analysis(exp: Linearisation, optima: dict, data, timings: dict) ->
     layout = optima["layout"]
     dw = np.asarray(layout.flatten(optima["w_0"]) - layout.flatten(optima["opt1"]), np.float64)
     L_opt, g_opt = curvature.loss_and_gradient(module, optima["opt1"], subset)
-    ce = ce_spectrum(exp, module, optima["opt1"], subset, dw, timings)
+    dense_before = None
+    if previous is not None and str(previous.get("ce_route")) in ("dense", "both"):
+        dense_before = {"lams_dense": previous.get("ce_lams_dense", previous["ce_lams"]),
+                        "z0_dense": previous.get("ce_z0_dense", previous["ce_z0"]), "trace": float(previous["ce_trace"])}
+    ce = ce_spectrum(exp, module, optima["opt1"], subset, dw, timings, previous=dense_before)
     se = se_spectrum(Linearised(module, optima["opt1"]), optima["w_0"], subset, timings)
-    mf = matrix_free(exp, module, optima["opt1"], subset, ce["lams"], timings)
+    mf_keys = ("lanczos_g_top", "ritz_h", "slq_nodes", "slq_weights")
+    if previous is not None and all(k in previous for k in mf_keys):
+        mf = {k: previous[k] for k in mf_keys}
+    else:
+        mf = matrix_free(exp, module, optima["opt1"], subset, ce["lams"], timings)
     out = {"ce_lams": ce["lams"], "ce_z0": ce["z0"], "ce_trace": ce["trace"], "ce_route": ce["route"],
            "ce_L_star": L_opt, "grad_norm_opt": float(np.linalg.norm(g_opt)), "dw_norm": float(np.linalg.norm(dw)),
-           "se_lams": se["lams"], "se_z0": se["z0"], "se_L_star": se["L_star"], "se_loss_w0": se["loss_w0"], **mf}
-    if "kernel_vs_dense" in ce:
-        out["kernel_vs_dense"] = ce["kernel_vs_dense"]
+           "se_lams": se["lams"], "se_z0": se["z0"], "se_L_star": se["L_star"], "se_loss_w0": se["loss_w0"],
+           "version": CURVATURE_VERSION, **mf}
+    for k in ("kernel_vs_dense", "lams_dense", "z0_dense"):
+        if k in ce:
+            out[{"lams_dense": "ce_lams_dense", "z0_dense": "ce_z0_dense"}.get(k, k)] = ce[k]
     return out
 
 
 # ----------------------------------------------------------------------------- step 5: least squares
-def lstsq_minima(exp: Linearisation, optima: dict, data, timings: dict) -> np.ndarray:
-    """(draws, d_max + 1): exact squared-error subspace minima of the linearised network on
-    nested Gaussian subspaces, one draw per seed key (:func:`least_squares.nested_subspace_minima`)."""
-    import jax
+def least_squares_system(exp: Linearisation, optima: dict, data, timings: dict):
+    """The squared-error least-squares system of the linearised network around w_0 on the
+    training set (:class:`least_squares.LeastSquares`; its Jacobian is built once)."""
     from .. import curvature
-    from ..least_squares import nested_subspace_minima
+    from ..least_squares import LeastSquares
     from ..linearised import Linearised
     from ..models import model_for
     module, _ = model_for(exp.model, exp.data.dataset)
-    lin = Linearised(module, optima["opt1"])
-    subset = curvature.fixed_subset(data.x_train, data.y_train)
-    d_max = min(exp.lstsq_d_max, subset.n * 10)
+    with _Clock(timings, "least squares: the weighted Jacobian J (N C x D)"):
+        return LeastSquares(Linearised(module, optima["opt1"]), optima["w_0"],
+                            curvature.fixed_subset(data.x_train, data.y_train))
+
+
+def lstsq_minima(exp: Linearisation, system, timings: dict) -> np.ndarray:
+    """(draws, d_max + 1): exact squared-error subspace minima of the linearised network on
+    nested Gaussian subspaces, one draw per key (:meth:`least_squares.LeastSquares.nested_minima`)."""
+    import jax
+    d_max = min(exp.lstsq_d_max, system.r0.size)
     root = jax.random.fold_in(jax.random.PRNGKey(exp.seed), 13)
     with _Clock(timings, f"exact least-squares minima ({exp.lstsq_draws} draws, d <= {d_max})"):
-        rows = [nested_subspace_minima(lin, optima["w_0"], subset, key=jax.random.fold_in(root, k), d_max=d_max)
-                for k in range(exp.lstsq_draws)]
+        rows = [system.nested_minima(jax.random.fold_in(root, k), d_max) for k in range(exp.lstsq_draws)]
     return np.stack(rows)
 
 
-def adam_vs_exact(exp: Linearisation, optima: dict, data, se_records, timings: dict) -> np.ndarray:
+def adam_vs_exact(exp: Linearisation, system, se_records, timings: dict) -> np.ndarray:
     """(runs, 4) rows (d, seed, Adam's best training loss, exact minimum) for every squared-error
     sweep run with d <= ``lstsq_d_max``: the exact minimum in the very subspace Adam trained in
     (the engine's basis of that run, :func:`engine.state.random_basis`)."""
-    from .. import curvature
     from ..engine.state import random_basis
-    from ..linearised import Linearised
-    from ..models import model_for
-    module, _ = model_for(exp.model, exp.data.dataset)
-    lin = Linearised(module, optima["opt1"])
-    subset = curvature.fixed_subset(data.x_train, data.y_train)
-    D = optima["layout"].D
+    from ..subspace import materialize
+    D = system.layout.D
     rows = []
     with _Clock(timings, f"exact minima in the squared-error runs' own subspaces (d <= {exp.lstsq_d_max})"):
         for r in sorted(se_records, key=lambda r: (r["d"], r["seed"])):
             if r["d"] > exp.lstsq_d_max or r.get("status") != "ok":
                 continue
-            A = random_basis(exp.se_config(), r["seed"], "random_affine", r["d"], 0, D)
-            exact, _ = curvature.lstsq_subspace_minimum(lin, optima["w_0"], A, subset, d=r["d"])
-            rows.append((r["d"], r["seed"], r["best_train_loss"], exact))
+            A = materialize(random_basis(exp.se_config(), r["seed"], "random_affine", r["d"], 0, D), D, r["d"])
+            rows.append((r["d"], r["seed"], r["best_train_loss"], system.subspace_minimum(A)))
     return np.array(rows, float).reshape(-1, 4)
 
 
@@ -466,9 +496,9 @@ def losses_at_w0(exp: Linearisation, optima: dict, data) -> dict:
 def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarray | None, timings: dict,
                 true_w0: dict | None = None):
     """The comparison table: per case (:data:`CASES`), level source (:data:`LEVEL_SOURCES`) and
-    loss level, eq. 3.4, the cone prediction (centre and 1 - delta threshold), the measured d*
-    (Adam sweeps; case (i) also exact least squares), and the median best loss the sweep
-    reached at its largest d. ``true_w0``: :func:`losses_at_w0` (without it, only the
+    loss level, eq. 3.4, the cone prediction (its centre, the 50% point, and its 1 - delta
+    threshold), the measured d at P_s >= 1/2 and d* at 1 - delta (Adam sweeps; case (i) also
+    exact least squares), and the median best loss the sweep reached at its largest d. ``true_w0``: :func:`losses_at_w0` (without it, only the
     quadratic levels). For case (i) the quadratic is exact, so its true levels are the same
     and are not repeated."""
     import pandas as pd
@@ -487,8 +517,10 @@ def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarra
                 pred = angular_threshold(q["lams"], q["z0"], q["L_star"], eps, delta=exp.delta,
                                          n_samples=exp.cone_samples, seed=exp.seed)
                 meas = measured_d_star(records[curve], eps, exp.delta)
-                exact = (lstsq_d_star(minima, eps, exp.delta) if (which == "se" and minima is not None)
-                         else np.full(len(eps), np.nan))
+                meas50 = measured_d_star(records[curve], eps, 0.5)
+                has_exact = which == "se" and minima is not None
+                exact = lstsq_d_star(minima, eps, exp.delta) if has_exact else np.full(len(eps), np.nan)
+                exact50 = lstsq_d_star(minima, eps, 0.5) if has_exact else np.full(len(eps), np.nan)
                 for k, f in enumerate(exp.level_fractions):
                     rows.append({"case": case, "levels from": source, "fraction": f, "epsilon": float(eps[k]),
                                  "L_star": q["L_star"], "loss_w0_quadratic": q["loss_w0"],
@@ -496,6 +528,7 @@ def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarra
                                  "eq34": float(pred.eq34[k]), "predicted_centre": float(pred.centre[k]),
                                  "predicted_d_star": float(pred.d_star[k]), "sigma": float(pred.sigma[k]),
                                  "measured_d_star": float(meas[k]), "exact_d_star": float(exact[k]),
+                                 "measured_median_d": float(meas50[k]), "exact_median_d": float(exact50[k]),
                                  "loss_reached_at_d_max": reached, "d_max": d_max, "n_flat": q["n_flat"]})
     return pd.DataFrame(rows)
 
@@ -534,17 +567,19 @@ def _run_to_folder(exp: Linearisation, folder: Path, preset, progress) -> dict:
         with _Clock(timings, f"landscape planes ({exp.plane_points}^2 points, 2 models)"):
             np.savez(folder / PLANE_FILE, **landscape_planes(exp, optima, models, data))
         save()
-    with _Clock(timings, "random affine sweeps (this session)"):
-        records = run_curves(exp, folder, models, data, progress=progress)
+    records = run_curves(exp, folder, models, data, progress=progress)
     timings["random affine sweeps (sum of run wall times)"] = {
         "seconds": round(sum(r.get("wall_time", 0.0) for rs in records.values() for r in rs), 1)}
     save()
-    if not (folder / CURVATURE_FILE).exists():
-        np.savez(folder / CURVATURE_FILE, **curvature_analysis(exp, optima, data, timings))
+    previous = dict(np.load(folder / CURVATURE_FILE)) if (folder / CURVATURE_FILE).exists() else None
+    if previous is None or int(previous.get("version", 1)) < CURVATURE_VERSION:
+        np.savez(folder / CURVATURE_FILE, **curvature_analysis(exp, optima, data, timings, previous=previous))
         save()
     if not (folder / LSTSQ_FILE).exists():
-        np.savez(folder / LSTSQ_FILE, minima=lstsq_minima(exp, optima, data, timings),
-                 adam_vs_exact=adam_vs_exact(exp, optima, data, records["linearised_se"], timings))
+        system = least_squares_system(exp, optima, data, timings)
+        np.savez(folder / LSTSQ_FILE, minima=lstsq_minima(exp, system, timings),
+                 adam_vs_exact=adam_vs_exact(exp, system, records["linearised_se"], timings))
+        del system
         save()
     if "losses_at_w0" not in settings:
         settings["losses_at_w0"] = losses_at_w0(exp, optima, data)
