@@ -67,7 +67,7 @@ def eigenvalue_profile(ax, spectra: Mapping[str, np.ndarray], *, markers: Mappin
     ax.set_yscale("log")
     ax.set_xlabel("rank $i$")
     ax.set_ylabel("eigenvalue $\\lambda_i$")
-    ax.legend()
+    ax.legend(loc="lower left")
 
 
 def spectral_densities(ax, grid, densities: Mapping[str, np.ndarray], *, styles: Mapping | None = None,
