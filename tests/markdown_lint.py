@@ -65,6 +65,15 @@ def markdown_cells(text: str) -> list[tuple[int, list[str]]]:
     return out
 
 
+LIST_START = re.compile(r"^\s*([-+*]|\d+[.)])\s")
+
+
+def _open_inline(paragraph) -> bool:
+    """Whether inline maths is open at the end of the paragraph's lines so far (odd single '$')."""
+    text = INLINE_CODE.sub("", " ".join(t for _, t in paragraph).replace("\\$", ""))
+    return re.sub(r"\$\$", "", text).count("$") % 2 == 1
+
+
 def lint_cell(lines: list[str], first_line: int, path: str = "<cell>") -> list[Problem]:
     """Problems of one markdown cell given as its lines (without the ``# `` prefix)."""
     problems = []
@@ -137,6 +146,10 @@ def lint_cell(lines: list[str], first_line: int, path: str = "<cell>") -> list[P
                 if "$$" in stripped and not stripped.startswith("$$"):
                     problems.append(Problem(path, n, "display",
                                             "'$$' inside a text line: display maths needs its own lines"))
+                if paragraph and LIST_START.match(line) and _open_inline(paragraph):
+                    problems.append(Problem(path, n, "listmath",
+                                            "a line inside inline maths starts like a list item ('+ ', '- ', "
+                                            "'* ', '1. '): Markdown breaks the maths there; reflow the line"))
                 paragraph.append((n, line))
             elif paragraph:
                 flush_paragraph()

@@ -47,6 +47,7 @@ def test_a_clean_cell_passes():
     ("the cone's dimension \\cite{amelunxen2014living} is", "cite"),           # LaTeX citation
     ("a ball of radius $r has width $r\\sqrt d$.", "dollar"),                  # unbalanced $
     ("$$\nw = 1\n", "dollar"),                                                 # $$ never closed
+    ("the centre $D - d\n+ 1/2$ predicts it", "listmath"),                     # '+ ' line inside $...$
 ])
 def test_a_broken_cell_fails(broken, rule):
     problems = lint_markdown(broken)
