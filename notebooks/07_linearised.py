@@ -335,15 +335,16 @@ print(claims07.describe_comparison(table))
 # subspace's threshold, because Adam may stop short of the subspace minimum; the exact
 # column of case (i) has neither limitation.
 #
-# The printout compares two points of each transition. The cone's centre $D - d_{\mathrm{local}}
-# + 1/2$ predicts where $P_s$ crosses one half; the $1 - \delta$ threshold adds $z_{1-\delta}\,
-# \sigma$, with $\sigma^2$ the variance of the cone's intrinsic-volume variable. Both come from
-# `cone_samples` Gaussian vectors projected onto the cone, and at $D \approx 2 \times 10^4$ the
-# obvious estimators, $\mathbb{E}\lVert \Pi_K g \rVert^2$ and
-# $\mathrm{Var}\lVert \Pi_K g \rVert^2 - 2 d_{\mathrm{local}}$, drown in noise of the size of
-# $\sqrt{D}$. `dof_helpers.basin` estimates both through the polar cone instead
-# ($\lVert g \rVert^2 = \lVert \Pi_K g \rVert^2 + \lVert \Pi_{K^\circ} g \rVert^2$ and
-# $\mathbb{E}\lVert g \rVert^2 = D$ exactly), whose noise scales with the threshold itself.
+# The printout compares two points of each transition. The cone's centre,
+# $D - d_{\mathrm{local}} + 1/2$, predicts where $P_s$ crosses one half; the $1 - \delta$
+# threshold adds $z_{1-\delta} \sigma$, with $\sigma^2$ the variance of the cone's
+# intrinsic-volume variable. Both come from `cone_samples` Gaussian vectors projected onto the
+# cone, and at $D \approx 2 \times 10^4$ the obvious estimators,
+# $\mathbb{E} \lVert \Pi_K g \rVert^2$ and $\mathrm{Var} \lVert \Pi_K g \rVert^2 -
+# 2 d_{\mathrm{local}}$, drown in noise of the size of $\sqrt{D}$. `dof_helpers.basin`
+# estimates both through the polar cone instead, since
+# $\lVert g \rVert^2 = \lVert \Pi_K g \rVert^2 + \lVert \Pi_{K^\circ} g \rVert^2$ and
+# $\mathbb{E} \lVert g \rVert^2 = D$ exactly; its noise scales with the threshold itself.
 # How far Adam got in its own subspaces:
 
 # %% tags=["hide-input"]
@@ -355,7 +356,8 @@ gap.groupby("d")[["adam", "exact", "adam / exact"]].mean().round(3)
 # ## The cpu-large run
 #
 # The same experiment at the `cpu-large` preset (its settings and timings are in the folder's
-# `settings.json`), run with `python -m dof_helpers.chapters.linearised run --preset cpu-large
+# `settings.json`; the cost table gives wall seconds and the process's peak resident memory up
+# to the end of each step), run with `python -m dof_helpers.chapters.linearised run --preset cpu-large
 # --out results/07_linearised`; its results are committed, so this section only reads them.
 
 # %% tags=["hide-input"]
