@@ -204,11 +204,9 @@ print({stem: len(recs) for stem, recs in records.items()}, "records in", folder.
 # $G$ on all `n_train` training images: its whole spectrum (by the cheaper exact route when
 # `route = "auto"`: the $D \times D$ matrix, or the kernel $M M^\top$ when it is smaller), the
 # same for $J^\top J/N$, Lanczos on $G$ against its exact top 20, and Lanczos and stochastic
-# Lanczos quadrature on the true Hessian. The kernel route runs in float64: in float32 the
-# smallest non-zero eigenvalues, about a millionth of the largest, come out blurred, and they
-# are the directions along which the sublevel set is longest, so they move the prediction
-# (at the `cpu-large` size a float32 spectrum moved one of case (i)'s 50% points outside the
-# band the checks below hold it to).
+# Lanczos quadrature on the true Hessian. The kernel route runs in float64, so that the
+# smallest non-zero eigenvalues, about a millionth of the largest and the directions along
+# which the sublevel set is longest, are resolved as well as the large ones.
 
 # %%
 curv = ch07.curvature_analysis(exp, optima, ds, timings)

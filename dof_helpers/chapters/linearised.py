@@ -260,9 +260,8 @@ def _route(exp: Linearisation, n: int, D: int, rows_per_example: int) -> str:
 def ce_spectrum(exp: Linearisation, module, w_opt, subset, dw, timings: dict, previous: dict | None = None) -> dict:
     """G = J^T H_ce J / N at w_opt: its eigenvalues (all D) and V^T (w_0 - w_opt), by ``exp.route``.
 
-    The kernel route works in float64 (the spectrum the predictions use when it is computed:
-    a float32 eigendecomposition blurs the smallest non-zero eigenvalues, whose long axes
-    shape the cone); the dense route diagonalises the whole D x D matrix in float32 (kept as
+    The kernel route works in float64 (the spectrum the predictions use when it is computed,
+    so that the smallest non-zero eigenvalues, whose long axes shape the cone, are resolved); the dense route diagonalises the whole D x D matrix in float32 (kept as
     ``lams_dense``; with ``route="both"`` its largest deviation from the kernel spectrum is
     reported). ``previous``: an earlier result of the same experiment whose dense spectrum is
     reused instead of recomputed.
@@ -352,8 +351,8 @@ def matrix_free(exp: Linearisation, module, w_opt, subset, lams_exact, timings: 
 
 
 #: version of the curvature file's contents: 2 = kernel spectra in float64 (version 1 had them
-#: in float32, which misplaced the smallest eigen-directions); an older file is brought up to
-#: date, reusing its dense spectrum and matrix-free results
+#: in float32); an older file is brought up to date, reusing its dense spectrum and
+#: matrix-free results
 CURVATURE_VERSION = 2
 
 
