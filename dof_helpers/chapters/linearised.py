@@ -339,8 +339,7 @@ def matrix_free(exp: Linearisation, module, w_opt, subset, lams_exact, timings: 
     ggn = curvature.ggn_operator(module, w_opt, subset)
     with _Clock(timings, f"Lanczos on G ({exp.lanczos_order} products)"):
         top_g = lanczos.top_eigenpairs(ggn, D, 20, key=key, order=exp.lanczos_order)
-    ref = module.clone(conv_impl="reference") if hasattr(module, "conv_impl") else module
-    hvp = curvature.hessian_operator(ref, w_opt, subset)
+    hvp = curvature.hessian_operator(curvature.plain_layers(module), w_opt, subset)
     with _Clock(timings, f"Lanczos on H ({exp.lanczos_order} products)"):
         ritz_h = lanczos.ritz_pairs(lanczos.lanczos(hvp, D, exp.lanczos_order, key=key))
     with _Clock(timings, f"SLQ of H ({exp.slq_probes} x {exp.slq_order} products)"):
