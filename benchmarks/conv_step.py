@@ -36,7 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from _report import Report
+from _report import Report, time_interleaved
 from dof_helpers import models, train
 
 LEARNING_RATE = 0.05
@@ -72,25 +72,9 @@ def make_sgd_step(module, compiler_options=None):
     return jax.jit(step, compiler_options=compiler_options or None), loss_fn
 
 
-def time_interleaved(variants, params, x, y, steps, repeats):
-    """Median and all ms/step of each variant; ``variants`` maps name -> jitted step."""
-    state = {}
-    for name, step in variants.items():  # compile + 3 warm-up steps, not timed
-        p = params
-        for _ in range(3):
-            p, _ = step(p, x, y)
-        state[name] = jax.block_until_ready(p)
-    times = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, step in variants.items():
-            p = state[name]
-            start = time.perf_counter()
-            for _ in range(steps):
-                p, _ = step(p, x, y)
-            jax.block_until_ready(p)
-            times[name].append((time.perf_counter() - start) / steps * 1e3)
-            state[name] = p
-    return {name: float(np.median(t)) for name, t in times.items()}, times
+def steppers(variants, params, x, y):
+    """name -> (state, step) for :func:`_report.time_interleaved`; ``variants``: name -> jitted step."""
+    return {name: (params, lambda p, i, step=step: step(p, x, y)[0]) for name, step in variants.items()}
 
 
 def build_variants(name, opts):
@@ -143,8 +127,7 @@ def main(argv=None):
         f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}, cpu options {opts}")
     say(f"28x28x1 inputs, batch {args.batch}: jitted value_and_grad + SGD; median of {args.repeats} "
         f"interleaved blocks x {args.steps} steps (compile and warm-up excluded)")
-    if hasattr(os, "getloadavg"):
-        say(f"load average before: {os.getloadavg()[0]:.2f}")
+    say.load("before")
     results = {}
     for name in ("conv2", "conv3") if args.conv3 else ("conv2",):
         spec = build_variants(name, opts)
@@ -153,18 +136,13 @@ def main(argv=None):
         for vname, (module, o) in spec.items():
             variants[vname], losses[vname] = make_sgd_step(module, o)
         check_same_function(losses, params, x, y)
-        med, raw = time_interleaved(variants, params, x, y, args.steps, args.repeats)
+        med, raw = time_interleaved(steppers(variants, params, x, y), args.steps, args.repeats)
         say("")
         say(f"## {name} (D = {models.count_params(params):,}); every variant checked to compute the same "
             "loss and gradient")
-        width = max(len(n) for n in med)
-        say(f"{'variant':<{width}}  ms/step    min    max   / engine")
-        base = med[ENGINE]
-        for vname, m in med.items():
-            say(f"{vname:<{width}}  {m:7.2f} {min(raw[vname]):6.2f} {max(raw[vname]):6.2f}   {m / base:6.2f}")
+        say.ratio_table(med, raw, ENGINE, "engine")
         results[name] = med
-    if hasattr(os, "getloadavg"):
-        say(f"load average after:  {os.getloadavg()[0]:.2f}")
+    say.load("after")
     say.save(args.out)
     return results
 

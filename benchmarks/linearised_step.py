@@ -31,7 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from _report import Report
+from _report import Report, time_interleaved
 from dof_helpers import linearised, models, optim, train
 
 BASE = "plain"
@@ -49,30 +49,21 @@ def build_variants(p_opt):
     }
 
 
-def time_interleaved(variants, params, x_all, y_all, batch, steps, repeats):
-    """Median and all ms/step of the engine's step for each model in ``variants``."""
+def steppers(variants, params, x_all, y_all, batch, steps):
+    """name -> (state, step) for :func:`_report.time_interleaved`: the engine's momentum-SGD step
+    of each model in ``variants`` on batch i of ``steps`` fixed batches."""
     opt = optim.momentum_sgd()
     idx = [jnp.arange(i * batch, (i + 1) * batch) % x_all.shape[0] for i in range(steps)]
-    state = {}
-    for name, model in variants.items():  # compile + 3 warm-up steps, not timed
+
+    def stepper(model):
         z = jax.tree_util.tree_map(jnp.array, params)
-        s = opt.init(z)
-        for i in range(3):
-            z, s, _ = train._train_step(z, s, None, x_all, y_all, idx[i], model=model, opt=opt, layout=None,
-                                        mode="full")
-        state[name] = jax.block_until_ready((z, s))
-    times = {name: [] for name in variants}
-    for _ in range(repeats):
-        for name, model in variants.items():
-            z, s = state[name]
-            start = time.perf_counter()
-            for i in range(steps):
-                z, s, _ = train._train_step(z, s, None, x_all, y_all, idx[i], model=model, opt=opt, layout=None,
-                                            mode="full")
-            jax.block_until_ready(z)
-            times[name].append((time.perf_counter() - start) / steps * 1e3)
-            state[name] = (z, s)
-    return {name: float(np.median(t)) for name, t in times.items()}, times
+
+        def step(state, i):
+            z, s, _ = train._train_step(*state, None, x_all, y_all, idx[i % steps], model=model, opt=opt,
+                                        layout=None, mode="full")
+            return z, s
+        return (z, opt.init(z)), step
+    return {name: stepper(model) for name, model in variants.items()}
 
 
 def main(argv=None):
@@ -99,15 +90,11 @@ def main(argv=None):
         f"cpu options {train.compiler_options()}")
     say(f"Conv-2 on 28x28x1, D = {models.count_params(p_opt):,}, batch {args.batch}: the engine's jitted "
         f"momentum-SGD step; median of {args.repeats} interleaved blocks x {args.steps} steps")
-    if hasattr(os, "getloadavg"):
-        say(f"load average before: {os.getloadavg()[0]:.2f}")
-    med, raw = time_interleaved(variants, params, x_all, y_all, args.batch, args.steps, args.repeats)
-    width = max(len(k) for k in med)
-    say(f"{'variant':<{width}}  ms/step    min    max   / plain")
-    for name, m in med.items():
-        say(f"{name:<{width}}  {m:7.2f} {min(raw[name]):6.2f} {max(raw[name]):6.2f}   {m / med[BASE]:6.2f}")
-    if hasattr(os, "getloadavg"):
-        say(f"load average after:  {os.getloadavg()[0]:.2f}")
+    say.load("before")
+    med, raw = time_interleaved(steppers(variants, params, x_all, y_all, args.batch, args.steps), args.steps,
+                                args.repeats)
+    say.ratio_table(med, raw, BASE, "plain")
+    say.load("after")
     say.save(args.out)
     return med
 

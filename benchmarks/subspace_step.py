@@ -177,10 +177,9 @@ def main(argv=None):
     say(f"# Subspace engine benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
     say(f"backend {jax.default_backend()}, devices {len(jax.devices())}, {os.cpu_count()} CPU cores, "
         f"jax {jax.__version__}, {platform.machine()}, batch {BATCH}")
-    say("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        + "  (other processes on the CPU slow every timing; the paired ratios are more robust)")
+    say.load("at start")
+    say("(other processes on the CPU slow every timing; the paired ratios are more robust)")
     targets = {"conv2": "fastfood <= 1.10x full at every d", "mlp": "report fastfood at d = D; >= 10x faster than dense at d = 4096"}
-    bw_cache = {}
     for name in (("conv2",) if args.quick else ("conv2", "mlp")):
         case = Case(name, "fashion_mnist")
         full, full_c = full_step_call(case)
@@ -234,7 +233,7 @@ def main(argv=None):
         say(f"peak RSS {_peak_rss_gib():.2f} GiB")
     say("")
     say(f"batched.pick_strategy('auto') on this backend: {batched.pick_strategy('auto')}")
-    say("load average at end (1, 5, 15 min): " + ", ".join(f"{x:.1f}" for x in os.getloadavg()))
+    say.load("at end")
     say.save(args.out)
 
 

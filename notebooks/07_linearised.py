@@ -71,6 +71,7 @@ import pandas as pd
 
 from dof_helpers import plotting
 from dof_helpers.chapters import linearised as ch07, linearised_claims as claims07, linearised_figures as figures
+from dof_helpers.chapters import linearised_curvature as curvature07, linearised_predictions as predictions07
 from dof_helpers.paths import repo_root, runs_dir
 
 exp = ch07.from_parameters(dict(
@@ -209,7 +210,7 @@ print({stem: len(recs) for stem, recs in records.items()}, "records in", folder.
 # which the sublevel set is longest, are resolved as well as the large ones.
 
 # %%
-curv = ch07.curvature_analysis(exp, optima, ds, timings)
+curv = curvature07.curvature_analysis(exp, optima, ds, timings)
 
 # %% [markdown]
 # ### Exact subspace minima of the squared-error model
@@ -220,11 +221,11 @@ curv = ch07.curvature_analysis(exp, optima, ds, timings)
 # which Adam trained, the exact minimum shows how far Adam got.
 
 # %%
-system = ch07.least_squares_system(exp, optima, ds, timings)
-minima = ch07.lstsq_minima(exp, system, timings)
-adam_exact = ch07.adam_vs_exact(exp, system, records["linearised_se"], timings)
-true_w0 = ch07.losses_at_w0(exp, optima, ds)
-table = ch07.predictions(exp, curv, records, minima, timings, true_w0=true_w0)
+system = predictions07.least_squares_system(exp, optima, ds, timings)
+minima = predictions07.lstsq_minima(exp, system, timings)
+adam_exact = predictions07.adam_vs_exact(exp, system, records["linearised_se"], timings)
+true_w0 = predictions07.losses_at_w0(exp, optima, ds)
+table = predictions07.predictions(exp, curv, records, minima, timings, true_w0=true_w0)
 
 # %% [markdown]
 # ## Results

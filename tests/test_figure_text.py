@@ -39,7 +39,7 @@ def test_png_carries_min_text_px_for_the_browser_check(tmp_path):
     ax.plot([0, 1], [0, 1])
     ax.set_title("title")
     png = tmp_path / "fig.png"
-    png.write_bytes(base64.b64decode(plotting._png_with_text_size(fig)))
+    png.write_bytes(base64.b64decode(plotting.style._png_with_text_size(fig)))
     plt.close(fig)
     meta = _browser_check().png_text_chunks(png)
     assert float(meta["dof:min_text_px"]) == pytest.approx(9 * plotting.HOUSE_RC["figure.dpi"] / 72, abs=0.01)

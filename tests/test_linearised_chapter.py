@@ -10,6 +10,7 @@ from dof_helpers import data as data_mod
 from dof_helpers import engine, landscape, least_squares
 from dof_helpers import linearised as lin_mod
 from dof_helpers.chapters import linearised as ch07
+from dof_helpers.chapters import linearised_predictions as predictions07
 from dof_helpers.engine.state import SeedState, random_basis
 from dof_helpers.engine.keys import make_context
 from dof_helpers.fixed_start import FixedStart
@@ -146,10 +147,10 @@ def test_chapter_experiment_round_trips_and_presets_load():
 
 
 def test_loss_levels_and_lstsq_threshold():
-    eps = ch07.loss_levels(1.0, 3.0, [0.1, 0.5])
+    eps = predictions07.loss_levels(1.0, 3.0, [0.1, 0.5])
     np.testing.assert_allclose(eps, [1.2, 2.0])
     minima = np.array([[5, 3, 2, 1.0], [5, 4, 1.5, 1.0], [5, 2.5, 2.5, 0.5]])  # 3 draws, d = 0..3
     # level 2.5: draws reach it at d = 2, 2, 1 -> all three by d = 2; two of three by d = 2 as well
-    assert ch07.lstsq_d_star(minima, [2.5], 0.1)[0] == 2
-    assert ch07.lstsq_d_star(minima, [3.0], 0.5)[0] == 1  # 2 of 3 at d = 1
-    assert np.isnan(ch07.lstsq_d_star(minima, [0.1], 0.1)[0])
+    assert predictions07.lstsq_d_star(minima, [2.5], 0.1)[0] == 2
+    assert predictions07.lstsq_d_star(minima, [3.0], 0.5)[0] == 1  # 2 of 3 at d = 1
+    assert np.isnan(predictions07.lstsq_d_star(minima, [0.1], 0.1)[0])

@@ -5,6 +5,7 @@ import dataclasses
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -83,3 +84,19 @@ def write_json(path, payload: dict) -> None:
 
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class StepClock:
+    """Wall time and peak resident memory (GiB, since process start) of a step, recorded in
+    ``log[name]`` as ``{"seconds", "peak_rss_gib"}`` when the ``with`` block ends."""
+
+    def __init__(self, log: dict, name: str):
+        self.log, self.name = log, name
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20
+        self.log[self.name] = {"seconds": round(time.perf_counter() - self.t0, 2), "peak_rss_gib": round(peak, 2)}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linearised import CASES
+from .linearised_predictions import CASES
 
 #: case (i)'s prediction must lie within this many dimensions, or this fraction, of the
 #: exact least-squares d* (whichever is larger): the band the chapter asserts

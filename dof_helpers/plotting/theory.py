@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import METHOD_COLORS, log2_dimension_axis  # noqa: F401
+from .style import METHOD_COLORS
 
 THEORY_STYLES = {
     "simulation": {"color": "#1f5fbf", "marker": "o", "ms": 3.5, "lw": 1.2},
