@@ -320,27 +320,37 @@ def format_d_band(d_star: float, d_low: float, d_high: float, d_max: float | Non
     return f"{one(d_star)} [{one(d_low)}, {one(d_high)}]"
 
 
-def d_star_band_table(boot, levels: Sequence[float], *, label=None, d_max: float | None = None):
+def d_star_band_table(boot, levels: Sequence[float], *, label=None, d_max: float | None = None,
+                      missing: str = "error"):
     """A wide table of strings ``"d* [low, high]"`` from :func:`d_star_bootstrap`: one row per
     accuracy level, one column per curve (``label(method, t)``, default
     :func:`engine.methods.curve_label`). ``d_max`` (the largest d of the grid) names the upper
-    bound when bootstrap replicates never reach the level."""
+    bound when bootstrap replicates never reach the level. A level that ``boot`` was not
+    computed at raises ValueError (``missing="error"``) or is left out (``missing="skip"``);
+    a table never shows an empty cell."""
     import pandas as pd
     from .engine.methods import curve_label
+    check_choice("missing", missing, ("error", "skip"))
     label = label or curve_label
     for col in ("method", "t", "level", "d_star", "d_low", "d_high"):
         if col not in boot.columns:
             raise ValueError(f"boot has no column {col!r}; expected the frame of thresholds.d_star_bootstrap")
+    curves = curves_of(boot)
+    rows = {(m, int(t), round(float(lv), 6)): r for _, r in boot.iterrows()
+            for m, t, lv in [(r["method"], r["t"], r["level"])]}
+    absent = [float(lv) for lv in levels
+              if any((m, int(t), round(float(lv), 6)) not in rows for m, t in curves)]
+    if absent and missing == "error":
+        computed = sorted({round(float(x), 4) for x in boot["level"]})
+        raise ValueError(f"levels={absent} are not valid: boot holds no d* band there for every curve; "
+                         f"computed levels: {computed[0]} .. {computed[-1]} ({len(computed)}); "
+                         "pass them to d_star_bootstrap or use missing='skip'")
+    levels = [float(lv) for lv in levels if float(lv) not in absent]
     out = {}
-    for m, t in curves_of(boot):
-        sub = boot[(boot["method"] == m) & (boot["t"] == t)]
-        by = {round(float(lv), 6): row for lv, (_, row) in zip(sub["level"], sub.iterrows())}
-        cells = []
-        for lv in levels:
-            row = by.get(round(float(lv), 6))
-            cells.append("" if row is None else format_d_band(row["d_star"], row["d_low"], row["d_high"], d_max))
-        out[label(m, int(t))] = cells
-    return pd.DataFrame(out, index=pd.Index([round(float(x), 4) for x in levels], name="accuracy level"))
+    for m, t in curves:
+        out[label(m, int(t))] = [format_d_band(r["d_star"], r["d_low"], r["d_high"], d_max)
+                                 for r in (rows[(m, int(t), round(lv, 6))] for lv in levels)]
+    return pd.DataFrame(out, index=pd.Index([round(lv, 4) for lv in levels], name="accuracy level"))
 
 
 def p_s_at_threshold(table, dstar, levels: Sequence[float], *, label=None):

@@ -33,3 +33,57 @@ def test_accuracy_by_d_relative_to_the_full_model():
     assert row["mean / full model"] == pytest.approx(round(0.85 / 0.9, 3))
     assert math.isnan(phase_scale.basis_comparison([_rec("random_affine", 0, 1, 0, 0.5)],
                                                    [_rec("random_affine", 0, 1, 0, 0.6)])["Welch p"].iloc[0])
+
+
+def test_intrinsic_dimension_mean_and_success_probability_differ():
+    # full model 0.9; level 0.81 at f = 0.9. d = 64: mean 0.80 (no), d = 512: mean 0.82 but one
+    # seed of three below (P_s = 2/3), d = 4096: all above.
+    accs = {64: (0.79, 0.80, 0.81), 512: (0.80, 0.83, 0.83), 4096: (0.85, 0.86, 0.87)}
+    recs = [_rec("random_affine", 0, d, s, a) for d, v in accs.items() for s, a in enumerate(v)]
+    recs.append(_rec("random_affine", 0, 8192, 0, 0.99))  # one seed only: not a complete d
+    table = phase_scale.intrinsic_dimension(recs, 0.9, fractions=(0.9, 1.0), delta=0.1)
+    row = table[table["fraction of full"] == 0.9].iloc[0]
+    assert row["d_int"] == 512 and row["d*"] == 4096 and row["d_max"] == 4096 and row["seeds"] == 3
+    top = table[table["fraction of full"] == 1.0].iloc[0]
+    assert math.isinf(top["d_int"]) and math.isinf(top["d*"])
+    loose = phase_scale.intrinsic_dimension(recs, 0.9, fractions=(0.9,), delta=0.34)
+    assert loose.iloc[0]["d*"] == 512
+
+
+def test_intrinsic_dimension_rejects_bad_parameters():
+    with pytest.raises(ValueError, match="full_accuracy"):
+        phase_scale.intrinsic_dimension([], 0.0)
+    with pytest.raises(ValueError, match="delta"):
+        phase_scale.intrinsic_dimension([], 0.9, delta=1.5)
+
+
+REPORT = """# Subspace engine benchmark (2026-11-25 08:31 UTC)
+## conv2: D = 20,490
+basis            d   step ms  / full compile s   A GiB
+fastfood        16      8.97    1.02      0.70   0.000
+dense         4096     32.72    3.54      1.18   0.313      24.64             0.97     27.2
+## mlp: D = 199,210
+dense           16      1.45    1.66      0.36   0.012       0.66             0.94     38.4
+"""
+
+
+def test_basis_step_costs_reads_one_section():
+    costs, date = phase_scale.basis_step_costs(REPORT, "conv2")
+    assert date.startswith("2026-11-25")
+    assert list(costs["basis"]) == ["fastfood", "dense"] and list(costs["d"]) == [16, 4096]
+    assert costs["step / full"].tolist() == [1.02, 3.54]
+    with pytest.raises(ValueError, match="model='resnet20'.*conv2"):
+        phase_scale.basis_step_costs(REPORT, "resnet20")
+
+
+def test_intrinsic_dimension_table_and_basis_summary_say_what_the_records_say():
+    accs = {64: (0.79, 0.80, 0.81), 512: (0.80, 0.83, 0.83)}
+    recs = [_rec("random_affine", 0, d, s, a) for d, v in accs.items() for s, a in enumerate(v)]
+    tab = phase_scale.intrinsic_dimension_table({"dense, train": phase_scale.intrinsic_dimension(recs, 0.9)})
+    assert tab.loc[("random affine", 0.9)].iloc[0] == "512 / > 512"
+    assert tab.loc[("random affine", 1.0)].iloc[0] == "> 512 / > 512"
+    dense = [_rec("random_affine", 0, 64, s, 0.70 + 0.01 * s) for s in range(4)]
+    fast = [_rec("random_affine", 0, 64, s, 0.90 + 0.01 * s) for s in range(4)]
+    text = phase_scale.basis_summary(phase_scale.basis_comparison(dense, fast))
+    assert "Of the 1 cell with" in text and "1 differ" in text and "+0.2000" in text
+    assert "No" in phase_scale.basis_summary(phase_scale.basis_comparison(dense, []))

@@ -115,6 +115,19 @@ def test_d_star_band_table_shows_d_star_with_its_band_and_names_unreached_bounds
         th.d_star_band_table(boot.drop(columns=["d_low"]), [0.5])
 
 
+def test_d_star_band_table_never_shows_an_empty_cell():
+    """A level the bands were not computed at used to give a blank row; now it is an error, or left out."""
+    boot = pd.DataFrame([dict(method="random_affine", t=0, level=0.5, d_star=4.0, d_low=2.0, d_high=8.0),
+                         dict(method="burn_in", t=16, level=0.5, d_star=2.0, d_low=2.0, d_high=4.0),
+                         dict(method="burn_in", t=16, level=0.8, d_star=8.0, d_low=4.0, d_high=8.0)])
+    with pytest.raises(ValueError, match=r"levels=\[0.8, 0.9\].*missing='skip'"):
+        th.d_star_band_table(boot, [0.5, 0.8, 0.9])
+    tab = th.d_star_band_table(boot, [0.5, 0.8, 0.9], missing="skip")
+    assert tab.index.tolist() == [0.5] and "" not in tab.to_numpy().ravel()
+    with pytest.raises(ValueError, match="missing"):
+        th.d_star_band_table(boot, [0.5], missing="blank")
+
+
 def test_d_star_band_table_from_records_brackets_d_star():
     boot = th.d_star_bootstrap(_records(), levels=[0.5, 0.7], delta=0.26, n_boot=200)
     tab = th.d_star_band_table(boot, [0.5, 0.7])

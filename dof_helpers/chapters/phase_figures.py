@@ -171,6 +171,49 @@ def figure_dimension_zero(zero_tables: dict, *, baselines: dict | None = None):
     return fig
 
 
+def figure_beyond_grid(by_basis: dict, full: dict, *, fraction: float = 0.9):
+    """Mean best accuracy (+- one standard deviation over seeds) against d, one panel per split,
+    one line per (curve, basis): how close each subspace comes to the full model, up to d = D.
+
+    ``by_basis`` maps a basis name to its records (dense: the paper's grid; Fastfood: beyond
+    it); ``full`` maps a split ("train", "test") to the full model's accuracy, drawn dashed,
+    with ``fraction`` of it dotted (the level of Li et al.'s d_int90). Only complete cells are
+    expected (:func:`.phase_transition.complete_cells`). A basis after the first is drawn dashed.
+    Only the curves (method, t) present under every basis are drawn, so that each has a partner.
+    """
+    import matplotlib.pyplot as plt
+    from .. import plotting
+    fig, axes = plt.subplots(1, len(full), figsize=(5.0 * len(full), 3.8), sharey=False)
+    axes = np.atleast_1d(axes)
+    all_d = []
+    common = set.intersection(*({(r["method"], int(r["t"])) for r in recs} for recs in by_basis.values()))
+    for ax, (split, acc_full) in zip(axes, full.items()):
+        for i, (basis, records) in enumerate(by_basis.items()):
+            cells: dict = {}
+            for r in records:
+                if r.get("status") == "ok" and (r["method"], int(r["t"])) in common:
+                    cells.setdefault((r["method"], int(r["t"])), {}).setdefault(int(r["d"]), []).append(
+                        float(r[f"best_{split}_acc"]))
+            for (method, t), by_d in sorted(cells.items()):
+                d = np.array(sorted(by_d))
+                mean = np.array([np.mean(by_d[x]) for x in d])
+                sd = np.array([np.std(by_d[x], ddof=1) if len(by_d[x]) > 1 else 0.0 for x in d])
+                ax.errorbar(d, mean, yerr=sd, color=plotting.method_color(method, t), ls="-" if i == 0 else "--",
+                            marker="o" if i == 0 else "s", ms=3, capsize=2, label=f"{curve_label(method, t)}, {basis}")
+                all_d.extend(d.tolist())
+        ax.axhline(acc_full, color="black", ls="--", lw=1.2, label="full model")
+        ax.axhline(fraction * acc_full, color="0.4", ls=":", lw=1.0, label=f"{fraction:.0%} of the full model")
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("training dimension $d$")
+        ax.set_ylabel(f"best {split} accuracy")
+        ax.set_title(f"{split} accuracy")
+        _pow2_ticks(ax, all_d)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+    return fig
+
+
 def _pow2_ticks(ax, d_values, max_ticks: int = 7):
     """Ticks at powers of two spanning ``d_values``, labelled 2^k, at most ``max_ticks`` of them."""
     d = np.asarray([float(x) for x in d_values if np.isfinite(x) and x > 0])

@@ -61,3 +61,116 @@ def accuracy_by_d(records, full_accuracy: float, metric: str = "train_acc"):
         rows.append({"curve": curve, "d": d, "runs": v.size, "mean": round(float(v.mean()), 4),
                      "best": round(float(v.max()), 4), "mean / full model": round(float(v.mean() / full_accuracy), 3)})
     return pd.DataFrame(rows)
+
+
+def intrinsic_dimension(records, full_accuracy: float, *, fractions=(0.9, 1.0), metric: str = "train_acc",
+                        delta: float = 0.1):
+    """Per curve and fraction f of the full model's accuracy, two dimensions on the grid of ``records``:
+
+    - ``d_int``: the smallest d whose *mean* best ``metric`` over seeds reaches f x full (with
+      f = 0.9 this is the d_int90 of Li et al. 2018, who read it off one run per d);
+    - ``d*``: the threshold dimension of Definition 2.1 at the level f x full, the smallest d
+      at which a fraction >= 1 - ``delta`` of the runs reach it.
+
+    Both are +inf when no d of the grid qualifies (``d_max`` says where the grid ends). Only
+    runs with status "ok" count, and a d counts only with all the curve's seeds present.
+    """
+    import pandas as pd
+    from ..validation import check_float
+    full_accuracy = check_float("full_accuracy", full_accuracy, min_value=0.0, open_min=True)
+    delta = check_float("delta", delta, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    for f in fractions:
+        check_float("fractions", f, min_value=0.0, open_min=True)
+    cells = _cells(records, metric)
+    rows = []
+    for curve in sorted({c for c, _ in cells}):
+        by_d = {d: np.array(v) for (c, d), v in cells.items() if c == curve}
+        n_seeds = max(v.size for v in by_d.values())
+        grid = sorted(d for d, v in by_d.items() if v.size == n_seeds)
+        for f in fractions:
+            level = f * full_accuracy
+            mean_ok = [d for d in grid if by_d[d].mean() >= level]
+            ps_ok = [d for d in grid if np.mean(by_d[d] >= level) >= 1.0 - delta - 1e-12]
+            rows.append({"curve": curve, "fraction of full": f, "level": round(level, 4),
+                         "d_int": float(mean_ok[0]) if mean_ok else np.inf,
+                         "d*": float(ps_ok[0]) if ps_ok else np.inf,
+                         "seeds": n_seeds, "d_min": grid[0] if grid else np.nan, "d_max": grid[-1] if grid else np.nan})
+    return pd.DataFrame(rows)
+
+
+def basis_step_costs(report: str, model: str = "conv2"):
+    """(basis, d, step ms, step / full) of one model's section of the report that
+    ``benchmarks/subspace_step.py`` writes (``book/_generated/benchmark.txt``), and the
+    report's date line. Raises ValueError when the report has no such section."""
+    import re
+
+    import pandas as pd
+    sections = re.split(r"^## ", report, flags=re.M)
+    body = next((s for s in sections[1:] if s.split(":")[0].strip() == model), None)
+    if body is None:
+        names = [s.split(":")[0].strip() for s in sections[1:]]
+        raise ValueError(f"model={model!r} is not valid; the report has sections {names}")
+    rows = [{"basis": m[1], "d": int(m[2]), "step ms": float(m[3]), "step / full": float(m[4])}
+            for m in re.finditer(r"^(fastfood|dense)\s+(\d+)\s+([\d.]+)\s+([\d.]+)", body, flags=re.M)]
+    date = re.search(r"\((\d{4}-\d{2}-\d{2}[^)]*)\)", sections[0])
+    return pd.DataFrame(rows), (date.group(1) if date else "undated")
+
+
+def _tex_int(n) -> str:
+    """An integer with thousands separators inside TeX maths (``4{,}096``: no space after the comma)."""
+    return f"{int(n):,}".replace(",", "{,}")
+
+
+def basis_cost_sentence(costs, date: str, runs: dict) -> str:
+    """Markdown: what a dense and a Fastfood subspace step cost relative to a full-model step
+    (``costs``, ``date`` from :func:`basis_step_costs`), then which basis each run uses
+    (``runs``: a description -> (largest d, basis))."""
+    dense = costs[costs["basis"] == "dense"].sort_values("d")
+    fast = costs[costs["basis"] == "fastfood"]
+    parts = [f"{r['step / full']:.2f}x at $d = {_tex_int(r['d'])}$" for _, r in dense.iterrows()]
+    text = (f"Measured on this machine (`make benchmark`, report of {date}), a training step in a dense "
+            f"subspace takes, relative to a full-model step, {', '.join(parts)} (storing and multiplying $A$ "
+            f"grows with $d$); a Fastfood step takes {fast['step / full'].min():.2f}x to "
+            f"{fast['step / full'].max():.2f}x at every $d$ measured, up to ${_tex_int(fast['d'].max())}$. ")
+    uses = [f"{name} ($d \\le {_tex_int(d_max)}$) uses the `{basis}` basis" for name, (d_max, basis) in runs.items()]
+    return text + "; ".join(uses)[:1].upper() + "; ".join(uses)[1:] + "."
+
+
+def dimension_text(d: float, d_max: float) -> str:
+    """A dimension for prose and tables: ``"512"``, or ``"> 4,096"`` when no d of the grid (up to ``d_max``) qualifies."""
+    return f"> {int(d_max):,}" if not np.isfinite(d) else f"{int(d):,}"
+
+
+def intrinsic_dimension_table(tables: dict):
+    """One wide table from :func:`intrinsic_dimension` frames (``tables``: a column prefix such as
+    ``"dense, train"`` -> frame): rows (curve, fraction of full), cells ``"d_int / d*"``."""
+    import pandas as pd
+    cols = {}
+    for name, t in tables.items():
+        cols[name + ": d_int / d*"] = {
+            (r["curve"], r["fraction of full"]): f"{dimension_text(r['d_int'], r['d_max'])} / "
+                                                 f"{dimension_text(r['d*'], r['d_max'])}"
+            for _, r in t.iterrows()}
+    out = pd.DataFrame(cols)
+    out.index.names = ["curve", "fraction of the full model"]
+    return out.fillna("not run")
+
+
+def basis_summary(comparison, alpha: float = 0.05) -> str:
+    """Markdown: what :func:`basis_comparison` says, cell by cell, about dense vs Fastfood -- how
+    many (curve, d) cells differ at Welch p < ``alpha`` (and after a Bonferroni correction over
+    the cells), and the largest difference."""
+    if comparison is None or not len(comparison):
+        return "No $(d, \\text{curve})$ cell holds runs of both bases yet."
+    n = len(comparison)
+    p = comparison["Welch p"].astype(float)
+    diff = comparison["fastfood - dense"].astype(float)
+    k = int(np.sum(p < alpha))
+    kb = int(np.sum(p < alpha / n))
+    i = int(np.argmax(np.abs(diff.to_numpy())))
+    row = comparison.iloc[i]
+    cells = "cell" if n == 1 else "cells"
+    return (f"Of the {n} {cells} with runs of both bases, {k} differ at $p < {alpha}$ (Welch's test), "
+            f"{kb} after a Bonferroni correction for {n} comparisons. The largest difference in mean best "
+            f"accuracy, Fastfood minus dense, is {row['fastfood - dense']:+.4f} ({row['curve']}, $d = {int(row['d']):,}$, "
+            f"p = {row['Welch p']:.3f}); the mean of all {n} differences is {diff.mean():+.4f}.")
