@@ -87,3 +87,50 @@ def test_a_record_file_from_the_old_engine_without_fingerprints_is_refused(ds, t
     records.append_record(path, {"key": "abc", "model": "TinyMLP", "dataset": "blobs", "best_train_acc": 0.9})
     with pytest.raises(ValueError, match="fingerprint None"):
         engine.run_sweep(CONFIG, TinyMLP(), ds, path, progress=False)
+
+
+class _NoTraining:
+    """An executor that fails if asked to train anything (what a fully reused sweep must not do)."""
+
+    def run(self, context, config, runs):
+        raise AssertionError(f"asked to train {len(runs)} runs")
+
+
+def test_records_of_another_folder_are_reused_by_key_only(ds, tmp_path):
+    """Chapter 06's random affine runs are chapter 05's, key for key: a sweep can adopt them."""
+    source = tmp_path / "a" / "records.jsonl"
+    first = engine.run_sweep(CONFIG, TinyMLP(), ds, source, progress=False)
+    dest = tmp_path / "b" / "records.jsonl"
+    # a wider grid: the four runs of CONFIG come from the source, d = 16 is trained
+    wider = CONFIG.replace(d_values=(4, 8, 16))
+    with pytest.raises(AssertionError, match="asked to train 2 runs"):
+        engine.run_sweep(wider, TinyMLP(), ds, dest, progress=False, reuse_from=[source], executor=_NoTraining())
+    adopted = records.load_records(dest)
+    assert sorted(r["key"] for r in adopted) == sorted(r["key"] for r in first)
+    assert all(r["reused_from"] == str(source) for r in adopted)
+    assert [{k: v for k, v in r.items() if k != "reused_from"} for r in adopted] == first
+    # the same grid again: nothing left to train, nothing written twice
+    again = engine.run_sweep(CONFIG, TinyMLP(), ds, dest, progress=False, reuse_from=[source], executor=_NoTraining())
+    assert len(again) == 4 and len(records.load_records(dest)) == 4
+    # another learning rate: other keys, nothing reused
+    other = tmp_path / "c" / "records.jsonl"
+    with pytest.raises(AssertionError, match="asked to train 4 runs"):
+        engine.run_sweep(CONFIG.replace(lr=1e-2), TinyMLP(), ds, other, progress=False, reuse_from=[source],
+                         executor=_NoTraining())
+    assert records.load_records(other) == []
+    # a source from another model under the same name is refused, as a records file is
+    with pytest.raises(ValueError, match="different model under the same name"):
+        engine.run_sweep(CONFIG, TinyMLP(width=20), ds, tmp_path / "d" / "r.jsonl", progress=False,
+                         reuse_from=[source])
+    with pytest.raises(ValueError, match="reuse_from"):
+        engine.run_sweep(CONFIG, TinyMLP(), ds, dest, progress=False, reuse_from=[dest])
+
+
+def test_a_reused_record_whose_fields_disagree_with_its_key_is_refused(ds, tmp_path):
+    source = tmp_path / "a" / "records.jsonl"
+    recs = engine.run_sweep(CONFIG, TinyMLP(), ds, source, progress=False)
+    bad = dict(recs[0], d=999)  # tampered: the key says d = 4 or 8
+    source.write_text("")
+    records.append_record(source, bad)
+    with pytest.raises(ValueError, match="reuse_from.*'d'"):
+        engine.run_sweep(CONFIG, TinyMLP(), ds, tmp_path / "b" / "r.jsonl", progress=False, reuse_from=[source])

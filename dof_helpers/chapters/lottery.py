@@ -97,10 +97,13 @@ def records_path(directory, tag: str) -> Path:
     return Path(directory) / f"{tag}_records.jsonl"
 
 
-def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, executor=None) -> dict:
+def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, executor=None, reuse_from=()) -> dict:
     """All eight methods, seed by seed (an interrupted run leaves whole seeds behind).
 
     Resumes from ``path``; returns :func:`split_records` of this grid's records.
+    ``reuse_from``: records files whose runs of this grid (same key) are copied instead of
+    trained (:func:`engine.sweep.reusable_records`; e.g. chapter 05's paper-protocol records
+    hold this chapter's random affine and burn-in runs at the paper's protocol).
     """
     grids = chapter_grids(p)
     log = log or (lambda s: None)
@@ -111,7 +114,8 @@ def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, execu
             if name not in grids:
                 continue
             one = grids[name].replace(seeds=(seed,))
-            mine += run_sweep(one, p["model"], data, path, progress=progress, executor=executor, pool=p["pool"])
+            mine += run_sweep(one, p["model"], data, path, progress=progress, executor=executor, pool=p["pool"],
+                              reuse_from=reuse_from)
             log(f"seed {seed}: {name} done ({time.perf_counter() - t0:.0f} s)")
     return split_records(mine)
 
@@ -247,6 +251,9 @@ def main(argv=None) -> int:
     from ..paths import repo_root
     parser = argparse.ArgumentParser(prog="python -m dof_helpers.chapters.lottery")
     parser.add_argument("--preset", default=None)
+    parser.add_argument("--reuse-from", action="append", default=[], metavar="RECORDS",
+                        help="a records file whose runs of this grid (same key) are copied, not trained again; "
+                             "repeatable (e.g. results/05_phase_transition/paper/records.jsonl for --preset paper)")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
     p = chapter_parameters(CHAPTER, args.preset)
@@ -257,7 +264,7 @@ def main(argv=None) -> int:
     path = records_path(directory, p["tag"])
     before = sum(1 for _ in open(path)) if path.exists() else 0
     with records_lock(directory):
-        out = run_taxonomy(p, path, data=data, executor=executor_from_args(args),
+        out = run_taxonomy(p, path, data=data, executor=executor_from_args(args), reuse_from=args.reuse_from,
                            log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
     wall = time.perf_counter() - t0
     new = sum(1 for _ in open(path)) - before

@@ -4,7 +4,8 @@ append each record as soon as it exists.
 :func:`run_sweep` is the one entry point behind every sweep of the book (and yours):
 it plans every run with its key (:func:`plan_runs`), refuses a records file that holds
 records of another model or other data under the same names (:func:`check_records_file`),
-skips the runs already recorded, and hands the rest to an executor
+skips the runs already recorded, adopts those recorded under the same key in other records
+files it is pointed to (``reuse_from``, :func:`reusable_records`), and hands the rest to an executor
 (:mod:`engine.executors`), which streams records back; only this process appends them
 (:class:`records.RunWriter`, fsynced line by line). An interrupted sweep loses at most
 the runs in flight; rerunning it gives the same records as an uninterrupted one
@@ -16,7 +17,7 @@ import math
 from pathlib import Path
 from typing import Callable
 
-from ..records import RunWriter, load_records, pending_runs, records_of
+from ..records import RunWriter, append_record, load_records, pending_runs, records_of
 from ..validation import check_choice, check_int
 from .config import ORDERS, SweepConfig
 from .keys import Context, make_context, run_key
@@ -92,9 +93,51 @@ def check_records_file(path, context: Context) -> None:
                     f"records file (or give the {kind} another name) instead of mixing the two.")
 
 
+def check_reuse_from(sources, records_path=None) -> list[Path]:
+    """``sources`` as paths, each an existing records file other than ``records_path`` (else ValueError)."""
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    out = []
+    for src in map(Path, sources):
+        if records_path is not None and src.resolve() == Path(records_path).resolve():
+            raise ValueError(f"reuse_from={str(src)!r} is not valid: it is this sweep's own records file")
+        if not src.is_file():
+            raise ValueError(f"reuse_from={str(src)!r} is not valid: no such records file")
+        out.append(src)
+    return out
+
+
+def reusable_records(pending: list[dict], sources, context: Context, records_path=None) -> list[dict]:
+    """The records of ``pending`` runs that other records files (``sources``) already hold.
+
+    A record is reused only under its run's exact key (a hash of every field that determines
+    the result, the model's and the data's fingerprints and the precision settings,
+    :func:`keys.run_key`), and only if its identifying fields agree with the run's; each source
+    is checked like a records file of this sweep (:func:`check_records_file`). The copies carry
+    ``reused_from`` (the source path). Chapter 06's random affine and burn-in runs at the
+    paper's protocol, for example, are chapter 05's, key for key.
+    """
+    want = {r["key"]: r for r in pending}
+    out = []
+    for src in check_reuse_from(sources, records_path):
+        check_records_file(src, context)
+        for rec in load_records(src):
+            run = want.get(rec.get("key"))
+            if run is None:
+                continue
+            differ = [k for k in run if k != "key" and rec.get(k) != run[k]]
+            if differ:
+                raise ValueError(f"reuse_from={str(src)!r} holds a record with key {rec['key']} whose fields "
+                                 f"{differ} disagree with the run of that key ({ {k: run[k] for k in differ} }); "
+                                 "the file was edited or written by another engine: do not reuse it")
+            out.append({**rec, "reused_from": str(src)})
+            del want[rec["key"]]
+    return out
+
+
 def run_sweep(config: SweepConfig, model, data, records_path, *, order: str = "seed", progress: bool = True,
               max_runs: int | None = None, callback: Callable[[dict], None] | None = None, executor=None,
-              **model_options) -> list[dict]:
+              reuse_from=(), **model_options) -> list[dict]:
     """Train every run of ``config`` not yet in ``records_path``; return this grid's records.
 
     ``model``: a registered name ("conv2", ...; ``model_options`` such as ``pool="avg"``
@@ -106,10 +149,13 @@ def run_sweep(config: SweepConfig, model, data, records_path, *, order: str = "s
     the same folder is refused with :class:`lock.RecordsLocked`. A diverged run is recorded with
     ``status="diverged"``, one that cannot be built (a dense basis too large for memory,
     d beyond a lottery trajectory's rank) with ``status="error"``; the sweep goes on.
+    ``reuse_from``: other records files whose records of this grid's runs (same key) are copied
+    in instead of trained again (:func:`reusable_records`).
     """
     from .executors import resolve_executor
     if max_runs is not None:
         check_int("max_runs", max_runs, min_value=0)
+    reuse_from = check_reuse_from(reuse_from, records_path)
     context = make_context(model, data, **model_options)
     runs = plan_runs(config, context, order)
     check_records_file(records_path, context)
@@ -121,6 +167,12 @@ def run_sweep(config: SweepConfig, model, data, records_path, *, order: str = "s
     # one driver per records folder (engine.lock): a second one is refused here, before any work
     with records_lock(Path(records_path).parent):
         pending = pending_runs(runs, records_path)  # again, under the lock
+        if reuse_from:
+            adopted = reusable_records(pending, reuse_from, context, records_path)
+            for rec in adopted:
+                append_record(records_path, rec)
+            taken = {r["key"] for r in adopted}
+            pending = [r for r in pending if r["key"] not in taken]
         with RunWriter(records_path, total=len(runs), done=len(runs) - len(pending), desc="sweep",
                        progress=progress, max_runs=max_runs, callback=callback, describe=describe) as out:
             if pending and out.room != 0:
