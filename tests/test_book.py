@@ -104,6 +104,11 @@ def test_every_cited_key_is_in_the_bibliography():
 def test_coverage_table_names_existing_presets_and_every_paper_figure():
     from dof_helpers.chapters import coverage
     assert coverage.check_presets_exist() == []
+    # the progress of committed long runs is read from their records, not typed in
+    for spec, folder in coverage.COMMITTED.items():
+        assert (ROOT / folder / "settings.json").exists(), folder
+        assert coverage.committed_progress(spec).startswith("committed: ")
+    assert coverage.committed_progress("06_lottery:paper") is None
     items = " ".join(row[0] for row in coverage.COVERAGE)
     for n in range(1, 14):
         assert f"Figure {n}" in items or (n in (10, 11) and "Figures 10-11" in items), n

@@ -16,9 +16,12 @@ COVERAGE = (
      "a schematic: the chapter describes the methods in words and equations instead"),
     ("Figure 2", "P_s phase diagrams, Conv-2, random and burn-in, 4 datasets", "partial", "05_phase_transition",
      ("05_phase_transition:cpu-large", "05_phase_transition:paper-conv2-fashion_mnist",
+      "05_phase_transition:paper-conv2-fashion_mnist-fastfood",
       "05_phase_transition:paper-conv2-mnist", "05_phase_transition:paper-conv2-cifar10",
       "05_phase_transition:paper-conv2-svhn"),
-     "Fashion-MNIST row on CPU; MNIST, CIFAR-10 and SVHN need TFDS (internet) and a GPU for the full grid"),
+     "Fashion-MNIST row on CPU at the paper's protocol (a background job of many CPU hours, committed as it "
+     "goes: the presets column says how far), beyond the paper up to d = D with the Fastfood basis; MNIST, "
+     "CIFAR-10 and SVHN need TFDS (internet) and a GPU for the full grid"),
     ("Figure 3", "d* against accuracy for every method", "partial", "05_phase_transition, 06_lottery",
      ("05_phase_transition:cpu-large", "06_lottery:cpu-large", "06_lottery:paper"),
      "Conv-2 on Fashion-MNIST only, d* with a bootstrap band over seeds and P_s with exact binomial intervals; "
@@ -56,6 +59,27 @@ COVERAGE = (
 )
 
 
+#: presets whose records are committed as a chapter-05 results folder: their progress is read from the records
+COMMITTED = {"05_phase_transition:cpu-large": "results/05_phase_transition",
+             "05_phase_transition:paper-conv2-fashion_mnist": "results/05_phase_transition/paper",
+             "05_phase_transition:paper-conv2-fashion_mnist-fastfood": "results/05_phase_transition/paper-fastfood"}
+
+
+def committed_progress(spec: str) -> str | None:
+    """"committed: k of n runs" for a preset of :data:`COMMITTED` (read from its records), None for others."""
+    folder = COMMITTED.get(spec)
+    if folder is None:
+        return None
+    from .phase_scale import load_if_present
+    from .phase_transition import completion
+    res = load_if_present(repo_root() / folder)
+    if res is None:
+        return "no records committed yet"
+    setup, _, records, *_ = res
+    c = completion(setup, records)
+    return f"committed: {c['done']:,} of {c['expected']:,} runs"
+
+
 def preset_scale(spec: str) -> str:
     """"dataset, n_train x epochs, seeds" of a preset ``chapter:preset``, read from its file
     and the chapter's parameters cell."""
@@ -77,7 +101,9 @@ def coverage_markdown() -> str:
     """The coverage table as markdown."""
     rows = ["| paper | what | reproduced | where | presets (scale) | note |", "|---|---|---|---|---|---|"]
     for item, what, status, where, presets, note in COVERAGE:
-        scales = "; ".join(f"`{p[:2]}:{p.split(':')[1]}` ({preset_scale(p)})" for p in presets) or "-"
+        scales = "; ".join(f"`{p[:2]}:{p.split(':')[1]}` ({preset_scale(p)}"
+                           + (f"; {committed_progress(p)}" if committed_progress(p) else "") + ")"
+                           for p in presets) or "-"
         chapters = ", ".join(f"{{doc}}`../notebooks/{c.strip()}`" if c.strip() != "-" else "-"
                              for c in where.split(","))
         rows.append(f"| {item} | {what} | **{status}** | {chapters} | {scales} | {note} |")
