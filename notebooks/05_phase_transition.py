@@ -494,12 +494,15 @@ for split in ("train", "test"):
 # ```
 
 # %% tags=["hide-input"]
+p_band_tables = {}
 if paper_ready:
-    p_levels = [lv for lv in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9) if lv <= p_full["train"] + 0.02]
-    p_bands = ch05.d_star_bands(p_recs, "train", p_levels, delta=p_setup.delta, n_boot=n_boot, band=d_star_band)
-    print(f"d* for train accuracy at the paper's protocol [{d_star_band:.0%} bootstrap band over seeds]; "
-          f"the grid so far ends at d = {max(r['d'] for r in p_recs)}")
-    display(thresholds.d_star_band_table(p_bands, p_levels, d_max=max(r["d"] for r in p_recs)))
+    for split in ("train", "test"):
+        p_levels = [lv for lv in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9) if lv <= p_full[split] + 0.02]
+        p_bands = ch05.d_star_bands(p_recs, split, p_levels, delta=p_setup.delta, n_boot=n_boot, band=d_star_band)
+        print(f"d* for {split} accuracy at the paper's protocol [{d_star_band:.0%} bootstrap band over seeds]; "
+              f"the grid so far ends at d = {max(r['d'] for r in p_recs)}")
+        p_band_tables[split] = thresholds.d_star_band_table(p_bands, p_levels, d_max=max(r["d"] for r in p_recs))
+        display(p_band_tables[split])
 
 # %% [markdown]
 # ### Beyond $d = 4096$, and does the Fastfood basis change the transition?
@@ -563,6 +566,7 @@ for split, table in comparisons.items():
 # accuracy, and where it does not, the optimiser is as much the reason as the subspace.
 
 # %% tags=["hide-input"]
+id_tables = {}
 if fast_ready:
     id_tables = {f"{name}, {split}": phase_scale.intrinsic_dimension(recs, p_full[split], fractions=(0.9, 0.95, 1.0),
                                                                      metric=f"{split}_acc", delta=p_setup.delta)
@@ -708,7 +712,10 @@ for split, c in big_claims.items():
 # ## Takeaways
 #
 # Every number in these bullets is read from the claims and the local-dimension table of
-# the `cpu-large` run above.
+# the `cpu-large` run above, and (the last bullets) from the paper-protocol and Fastfood
+# records as far as they are committed.
 
 # %% tags=["hide-input"]
 display(Markdown(pc.takeaways_markdown(big_claims, t_max=t_big, top_margin=top_margin, local=local, D=big_D)))
+if paper is not None:
+    display(Markdown(phase_scale.scale_takeaways(p_done, p_full, p_band_tables, id_tables, comparisons)))

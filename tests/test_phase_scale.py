@@ -87,3 +87,16 @@ def test_intrinsic_dimension_table_and_basis_summary_say_what_the_records_say():
     text = phase_scale.basis_summary(phase_scale.basis_comparison(dense, fast))
     assert "Of the 1 cell with" in text and "1 differ" in text and "+0.2000" in text
     assert "No" in phase_scale.basis_summary(phase_scale.basis_comparison(dense, []))
+
+
+def test_scale_takeaways_read_every_number_from_their_inputs():
+    import pandas as pd
+    accs = {64: (0.79, 0.80, 0.81), 512: (0.80, 0.83, 0.83)}
+    recs = [_rec("random_affine", 0, d, s, a) for d, v in accs.items() for s, a in enumerate(v)]
+    ids = {"dense, train": phase_scale.intrinsic_dimension(recs, 0.9, fractions=(0.9,))}
+    bands = {"train": pd.DataFrame({"random affine": ["64 [64, 512]"]}, index=pd.Index([0.7], name="accuracy level"))}
+    text = phase_scale.scale_takeaways({"done": 6, "expected": 8}, {"train": 0.9, "test": 0.85}, bands, ids, {})
+    assert "6 of 8 dense runs" in text and "0.900 train and 0.850 test" in text
+    assert "train accuracy 0.70: $d^*$ [band] random affine 64 [64, 512]" in text
+    assert "90% of the full model's accuracy is reached by the mean over seeds at $d = 512$" in text
+    assert "runs not by $d = 512$" in text and "Fastfood" not in text

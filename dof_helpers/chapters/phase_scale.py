@@ -174,3 +174,40 @@ def basis_summary(comparison, alpha: float = 0.05) -> str:
             f"{kb} after a Bonferroni correction for {n} comparisons. The largest difference in mean best "
             f"accuracy, Fastfood minus dense, is {row['fastfood - dense']:+.4f} ({row['curve']}, $d = {int(row['d']):,}$, "
             f"p = {row['Welch p']:.3f}); the mean of all {n} differences is {diff.mean():+.4f}.")
+
+
+def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, comparisons: dict,
+                    levels=(0.7, 0.8, 0.85)) -> str:
+    """Markdown bullets on the paper-protocol and Fastfood records, every number read from them.
+
+    ``done``: :func:`.phase_transition.completion` of the dense sweep; ``full``: the full
+    model's accuracy per split; ``band_tables``: split -> :func:`thresholds.d_star_band_table`
+    of the dense sweep; ``id_tables``: "basis, split" -> :func:`intrinsic_dimension`;
+    ``comparisons``: split -> :func:`basis_comparison`. Missing pieces are said to be missing.
+    """
+    bullets = [f"- **At the paper's protocol** ({done['done']:,} of {done['expected']:,} dense runs committed, "
+               f"complete for every curve up to the $d$ the tables show): the full model reaches "
+               f"{full['train']:.3f} train and {full['test']:.3f} test accuracy."]
+    tab = band_tables.get("train")
+    if tab is not None and len(tab):
+        shown = [lv for lv in levels if lv in set(tab.index)]
+        for lv in shown:
+            cells = "; ".join(f"{curve} {tab.loc[lv, curve]}" for curve in tab.columns)
+            bullets.append(f"  - train accuracy {lv:.2f}: $d^*$ [band] {cells}")
+    for basis in ("dense", "Fastfood"):
+        t = id_tables.get(f"{basis}, train")
+        if t is None or not len(t):
+            continue
+        ra = t[t["curve"] == "random affine"]
+        if not len(ra):
+            continue
+        d_max = int(ra["d_max"].iloc[0])
+        def at(d):
+            return f"at $d = {int(d):,}$" if np.isfinite(d) else f"not by $d = {d_max:,}$"
+        parts = [f"{r['fraction of full']:.0%} of the full model's accuracy is reached by the mean over seeds "
+                 f"{at(r['d_int'])} and by a share $1 - \\delta$ of the runs {at(r['d*'])}" for r in ra.to_dict("records")]
+        bullets.append(f"- **{basis} basis, random affine, train accuracy** (complete $d$ from "
+                       f"{int(ra['d_min'].iloc[0]):,} to {d_max:,}): " + "; ".join(parts) + ".")
+    if comparisons.get("train") is not None and len(comparisons["train"]):
+        bullets.append("- **Dense against Fastfood**, train accuracy: " + basis_summary(comparisons["train"]))
+    return "\n".join(bullets)
