@@ -464,6 +464,8 @@ else:
     cpu_h = sum(r.get("wall_time", 0.0) for r in p_all) / 3600
     print(f"{p_done['done']} of {p_done['expected']} runs ({cpu_h:.1f} h of training, sum over runs); "
           f"d complete on every curve: {sorted({r['d'] for r in p_recs}) or 'none yet'}")
+    print(f"state of the folder: {p_settings.get('state', 'not recorded')} (settings updated "
+          f"{p_settings.get('updated_utc', p_settings.get('started_utc'))})")
     print(f"full model at this protocol: train {p_full['train']:.4f}, test {p_full['test']:.4f}")
     paper_ready = len({r["d"] for r in p_recs}) >= 2
 for split in ("train", "test"):
@@ -528,6 +530,7 @@ else:
     f_full = {s: ch05.full_model_accuracy(f_base, s) for s in ("train", "test")}
     print(f"Fastfood sweep: {f_done['done']} of {f_done['expected']} runs; d complete on every curve: "
           f"{sorted({r['d'] for r in f_recs}) or 'none yet'}")
+    print(f"state of the folder: {f_settings.get('state', 'not recorded')}")
     print(f"full model of the Fastfood folder: train {f_full['train']:.4f}, test {f_full['test']:.4f} "
           f"(dense folder: {p_full['train']:.4f}, {p_full['test']:.4f}; same seed and protocol)")
     comparisons = {split: phase_scale.basis_comparison(p_all, f_all, f"{split}_acc") for split in ("train", "test")}

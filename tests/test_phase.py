@@ -214,3 +214,27 @@ def test_slice_level_picks_a_level_where_every_transition_lies_inside_the_grid()
     lv = ch05.slice_level(dstar)
     at = dstar[(dstar["level"] - lv).abs() < 1e-9]["d_star"]
     assert at.notna().all() and (at > dstar["d_star"].min()).all()
+
+
+def test_settings_follow_the_records_partial_then_complete(tmp_path):
+    """A sweep ended from outside used to leave settings that said nothing (or a hand-written
+    note that went stale); refresh_settings reads the state from the records."""
+    import json
+    from dof_helpers.records import append_record
+    phase = _phase(d_values=[2, 4], seeds=[0, 1], t_values=[4])
+    (tmp_path / ch05.SETTINGS_FILE).write_text(json.dumps({"phase": phase.as_dict(), "preset": "mine"}))
+    runs = [dict(method=m, t=t, d=d, seed=s, wall_time=1.5) for m, t in (("random_affine", 0), ("burn_in", 4))
+            for d in (2, 4) for s in (0, 1)]
+    for r in runs[:3]:
+        append_record(tmp_path / ch05.SWEEP_FILE, r)
+    s = ch05.refresh_settings(tmp_path)
+    assert s["state"] == "partial" and s["completion"]["done"] == 3 and s["completion"]["expected"] == 8
+    assert s["wall_s_total"] == 4.5 and "--preset mine" in s["resume"]
+    assert json.loads((tmp_path / ch05.SETTINGS_FILE).read_text())["state"] == "partial"
+    for r in runs[3:]:
+        append_record(tmp_path / ch05.SWEEP_FILE, r)
+    s = ch05.refresh_settings(tmp_path)
+    assert s["state"] == "complete" and "resume" not in s
+    assert ch05.refresh_settings(tmp_path, state="running")["state"] == "running"
+    with pytest.raises(ValueError, match="state"):
+        ch05.refresh_settings(tmp_path, state="done")

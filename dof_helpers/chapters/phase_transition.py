@@ -85,10 +85,12 @@ def preset_phase(preset: str | None) -> Phase:
 
 
 # ----------------------------------------------------------------------------- running
-def run_grid(phase: Phase, records_path, *, data, progress: bool = False, max_runs=None, executor=None):
-    """The sweep over (method, t, d, seed), coarse-to-fine in d (a stopped sweep still spans d)."""
+def run_grid(phase: Phase, records_path, *, data, progress: bool = False, max_runs=None, executor=None,
+             callback=None):
+    """The sweep over (method, t, d, seed), coarse-to-fine in d (a stopped sweep still spans d);
+    ``callback(record)`` follows each new record."""
     return run_sweep(phase.config, phase.model, data, records_path, order="coarse_to_fine", progress=progress,
-                     max_runs=max_runs, executor=executor, pool=phase.pool)
+                     max_runs=max_runs, executor=executor, pool=phase.pool, callback=callback)
 
 
 def run_baseline(phase: Phase, records_path, *, data) -> list[dict]:
@@ -170,10 +172,43 @@ def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> di
     t0 = time.perf_counter()
     run_baseline(phase, folder / BASELINE_FILE, data=data)
     centre_points(phase, folder / CENTRES_FILE, data=data)
-    records = run_grid(phase, folder / SWEEP_FILE, data=data, progress=progress, executor=executor)
-    settings.update(wall_s_this_session=round(time.perf_counter() - t0, 1),
-                    wall_s_total=round(sum(r.get("wall_time", 0.0) for r in records), 1),
-                    finished_utc=utc_now(), completion=completion(phase, records))
+    settings = refresh_settings(folder, state="running")
+    records = run_grid(phase, folder / SWEEP_FILE, data=data, progress=progress, executor=executor,
+                       callback=lambda record: refresh_settings(folder, state="running"))
+    settings = refresh_settings(folder)
+    settings.update(wall_s_this_session=round(time.perf_counter() - t0, 1), finished_utc=utc_now())
+    write_json(path, settings)
+    return settings
+
+
+#: what a results folder's ``state`` says: a driver is writing it ("running"; if no driver
+#: holds the folder's lock, it was stopped without a word), every run is recorded
+#: ("complete"), or a driver stopped before the end ("partial")
+STATES = ("running", "complete", "partial")
+
+
+def refresh_settings(folder, state: str | None = None) -> dict:
+    """Bring a results folder's settings file up to date with its records: ``completion``,
+    ``wall_s_total`` (the sum of the runs' wall times), ``updated_utc`` and ``state``
+    (:data:`STATES`; default: "complete" when every run is recorded, else "partial"), and how
+    to resume. The driver calls it after every record, so a sweep ended from outside leaves
+    settings that are at most one run behind its records. Returns the settings."""
+    from ..records import load_records
+    folder = Path(folder)
+    path = folder / SETTINGS_FILE
+    settings = json.loads(path.read_text())
+    phase = Phase.from_dict(settings["phase"])
+    records = load_records(folder / SWEEP_FILE)
+    done = completion(phase, records)
+    state = state or ("complete" if done["done"] >= done["expected"] else "partial")
+    check_choice("state", state, STATES)
+    settings.update(completion=done, wall_s_total=round(sum(r.get("wall_time", 0.0) for r in records), 1),
+                    updated_utc=utc_now(), state=state)
+    if state == "complete":
+        settings.pop("resume", None)
+    else:
+        settings["resume"] = (f"python -m dof_helpers.chapters.phase_transition run --preset {settings.get('preset')} "
+                              f"--out {folder.as_posix()} (it skips recorded runs)")
     write_json(path, settings)
     return settings
 
@@ -255,8 +290,15 @@ def main(argv=None) -> int:
     add_executor_arguments(run)
     figs = sub.add_parser("figures", help="draw the figures of a results folder into it (PNG)")
     figs.add_argument("folder")
+    status = sub.add_parser("status", help="bring a stopped folder's settings up to date with its records "
+                                           "(refused while a driver holds the folder)")
+    status.add_argument("folder")
     args = parser.parse_args(argv)
-    if args.command == "figures":
+    if args.command == "status":
+        with records_lock(args.folder):
+            settings = refresh_settings(args.folder)
+        print(json.dumps({k: settings[k] for k in ("state", "completion", "updated_utc")}, indent=1))
+    elif args.command == "figures":
         for path in save_result_figures(args.folder):
             print(f"wrote {path}")
     else:
