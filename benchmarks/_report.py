@@ -24,6 +24,18 @@ class Report:
         with open(path, "w") as fh:
             fh.write(self._buf.getvalue())
 
+    def header(self, title: str, extra: str = "") -> None:
+        """The report's title with the UTC time, and one line on the machine (jax, backend,
+        devices, CPU cores, architecture, ``extra``) and its load when the report starts."""
+        import platform
+        import time
+
+        import jax
+        self(f"# {title} ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
+        self(f"jax {jax.__version__}, backend {jax.default_backend()}, devices {len(jax.devices())}, "
+             f"{os.cpu_count()} CPU cores, {platform.machine()}" + (f", {extra}" if extra else ""))
+        self.load("at start")
+
     def load(self, when: str) -> None:
         """One line with the 1, 5 and 15 minute load averages (other processes slow every timing)."""
         if hasattr(os, "getloadavg"):

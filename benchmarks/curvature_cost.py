@@ -107,9 +107,7 @@ def main(argv=None):
     parser.add_argument("--out", default=None, help="also write the report to this file")
     args = parser.parse_args(argv)
     say = Report()
-    say(f"# Curvature cost at Conv-2 size ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
-    say(f"jax {jax.__version__}, backend {jax.default_backend()}, {os.cpu_count()} CPUs; "
-        f"load average at start {os.getloadavg()[0]:.1f}; OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
+    say.header("Curvature cost at Conv-2 size", f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}")
     ds, model, p_opt, w_0 = train_conv2(args, say)
     subset = curvature.fixed_subset(ds.x_train[: args.n], ds.y_train[: args.n], chunk=args.chunk)
     D = ParamLayout.of(p_opt).D

@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
-import platform
 import resource
 import time
 
@@ -174,10 +172,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     say = Report()
 
-    say(f"# Subspace engine benchmark ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
-    say(f"backend {jax.default_backend()}, devices {len(jax.devices())}, {os.cpu_count()} CPU cores, "
-        f"jax {jax.__version__}, {platform.machine()}, batch {BATCH}")
-    say.load("at start")
+    say.header("Subspace engine benchmark", f"batch {BATCH}")
     say("(other processes on the CPU slow every timing; the paired ratios are more robust)")
     targets = {"conv2": "fastfood <= 1.10x full at every d", "mlp": "report fastfood at d = D; >= 10x faster than dense at d = 4096"}
     for name in (("conv2",) if args.quick else ("conv2", "mlp")):

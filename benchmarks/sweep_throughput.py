@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,7 +32,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's dof_helpers
 
-import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
 from _report import Report  # noqa: E402
@@ -106,16 +104,14 @@ def main(argv=None):
     ap.add_argument("--out", default=None, help="also write the report to this file")
     args = ap.parse_args(argv)
     say = Report()
-    load = lambda: ", ".join(f"{x:.1f}" for x in os.getloadavg())  # noqa: E731
     ds, src = ci_data()
     config = ci_config(args.quick)
     n_runs = len(engine.plan_runs(config, engine.make_context("conv2", ds)))
-    say(f"# Sweep throughput: in-process vs Dask ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})")
-    say(f"backend {jax.default_backend()}, {os.cpu_count()} CPU cores, jax {jax.__version__}, {platform.machine()}")
+    say.header("Sweep throughput: in-process vs Dask")
     say(f"sweep: chapter 05 ci preset{' (quick subset)' if args.quick else ''}: Conv-2, {ds.n_train} train / "
         f"{ds.n_test} test examples of {src}, {config.epochs} epoch, methods {', '.join(config.methods)}, "
         f"d {list(config.d_values)}, t {list(config.t_values)}, seeds {list(config.seeds)}: {n_runs} runs")
-    say(f"load average at start (1, 5, 15 min): {load()}  (other processes slow every timing)")
+    say("(other processes slow every timing)")
     with tempfile.TemporaryDirectory() as tmp:
         sweep = Sweeper(config, ds, tmp)
         rows = []
@@ -195,7 +191,7 @@ def main(argv=None):
         say(f"  {name}: {st['tasks']} tasks, seed states built {st['states_built']}, time in tasks "
             f"{st['compute_s']:.1f} s over {st['wall_s']:.1f} s x {st['worker_processes']} workers "
             f"({busy:.0%} busy)")
-    say(f"load average at end (1, 5, 15 min): {load()}")
+    say.load("at end")
     say.save(args.out)
 
 
