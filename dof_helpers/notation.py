@@ -38,6 +38,7 @@ GLOSSARY: tuple[tuple[str, str, str, str], ...] = (
     ("$f_{\\mathrm{lin}}(\\mathbf{w}, x)$", "Linearised", "the network linearised in its weights around $\\mathbf{w}_{\\mathrm{opt}}$: $f(\\mathbf{w}_{\\mathrm{opt}}, x) + J(\\mathbf{w} - \\mathbf{w}_{\\mathrm{opt}})$", "App. A.1"),
     ("$J$", "J", "Jacobian of the logits with respect to the weights at $\\mathbf{w}_{\\mathrm{opt}}$, $(N C) \\times D$", "App. A.1"),
     ("$G$", "gauss_newton_matrix", "Gauss-Newton matrix $J^\\top H_{\\mathrm{ce}} J / N$: the Hessian of the linearised model's loss at $\\mathbf{w}_{\\mathrm{opt}}$", "(this book, ch. 07)"),
+    ("$G_0$, $M$, $b$", "GaussNewtonModel", "the Gauss-Newton matrix at $\\mathbf{w}_0$, its factor ($G_0 = M^\\top M$) and the vector $b$ with $M^\\top b$ the gradient at $\\mathbf{w}_0$: the quadratic model taken where training starts (case (iv))", "(this book, ch. 07)"),
     ("$N$, $C$", "N, C", "number of training examples the curvature is computed on, and of classes", "(this book, ch. 07)"),
     ("$z_0$", "z0", "the displacement $\\mathbf{w}_0 - \\mathbf{w}^*$ in the curvature's eigenbasis", "(this book, ch. 04, 07)"),
     ("$L^*$, $L_q(\\mathbf{w}_0)$", "L_star, loss_w0", "a quadratic model's minimum and its value at $\\mathbf{w}_0$; loss levels are $L^* + f\\,(L_q(\\mathbf{w}_0) - L^*)$", "(this book, ch. 07)"),

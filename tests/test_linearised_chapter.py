@@ -154,3 +154,56 @@ def test_loss_levels_and_lstsq_threshold():
     assert predictions07.lstsq_d_star(minima, [2.5], 0.1)[0] == 2
     assert predictions07.lstsq_d_star(minima, [3.0], 0.5)[0] == 1  # 2 of 3 at d = 1
     assert np.isnan(predictions07.lstsq_d_star(minima, [0.1], 0.1)[0])
+
+
+def test_gauss_newton_model_at_the_start_is_the_quadratic_it_claims_and_its_nested_minima_are_exact():
+    model, shape = _curv.mlp()
+    x, y = _curv.data(shape, n=30)
+    p_0 = _curv.params(model, shape, 1)
+    subset = cur.fixed_subset(x, y, chunk=16)
+    q = least_squares.GaussNewtonModel(model, p_0, subset)
+    assert q.residual < 1e-5  # the gradient lies in the row space of M
+    G = np.asarray(cur.gauss_newton_matrix(model, p_0, subset), np.float64)
+    L0, g = cur.loss_and_gradient(model, p_0, subset)
+    dw = np.asarray(jax.random.normal(jax.random.key(2), (q.D,)), np.float64) * 0.1
+    assert q.value(np.zeros(q.D)) == pytest.approx(L0, rel=1e-6)
+    assert q.value(dw) == pytest.approx(L0 + g @ dw + 0.5 * dw @ G @ dw, rel=1e-4)
+    key = jax.random.key(7)
+    minima = q.nested_minima(key, 40)
+    A = q.row_space_basis() @ q.draw(key, 40)  # the subspaces the draw stands for
+    assert np.allclose(q.row_space_basis().T @ q.row_space_basis(), np.eye(q.sigma.size), atol=1e-6)
+    for d in (1, 7, 25, 40):
+        Ad = A[:, :d]
+        h = Ad.T @ g
+        brute = L0 - 0.5 * h @ np.linalg.solve(Ad.T @ G @ Ad, h)  # Newton step in the subspace
+        assert minima[d] == pytest.approx(brute, rel=1e-3, abs=1e-6)
+        assert q.subspace_minimum(Ad) == pytest.approx(minima[d], rel=1e-6, abs=1e-9)
+    assert minima[0] == pytest.approx(L0) and np.all(np.diff(minima) <= 1e-12)
+    assert q.full_minimum <= minima[-1]
+    with pytest.raises(ValueError, match="d_max"):
+        q.nested_minima(key, q.sigma.size)
+    # Gaussian subspaces in all of R^D give the same distribution of minima as the draws of Z
+    D_draws = [q.subspace_minimum(np.asarray(jax.random.normal(jax.random.key(100 + i), (q.D, 25)), np.float64))
+               for i in range(60)]
+    Z_draws = [q.nested_minima(jax.random.key(200 + i), 25)[25] for i in range(60)]
+    assert np.mean(D_draws) == pytest.approx(np.mean(Z_draws), rel=0.05)
+
+
+def test_case_iv_check_and_summary_read_the_table():
+    import pandas as pd
+    from dof_helpers.chapters import linearised_claims as claims07
+    from dof_helpers.chapters.linearised_predictions import CASES, START_CASE
+    grid = [4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096]
+    row = dict(case=START_CASE, **{"levels from": "true"}, fraction=0.1, epsilon=0.23, loss_w0_quadratic=2.3,
+               predicted_centre=380.0)
+    iii = dict(case=list(CASES)[2], **{"levels from": "true"}, fraction=0.1, predicted_d_star=0.0)
+
+    def table(pred, meas):
+        return pd.DataFrame([dict(row, predicted_d_star=pred, measured_d_star=meas), iii])
+    assert claims07.start_within_a_grid_step(table(391.0, 1024.0), grid)  # (256, 2048]
+    assert not claims07.start_within_a_grid_step(table(200.0, 1024.0), grid)
+    assert not claims07.start_within_a_grid_step(table(2100.0, 1024.0), grid)
+    assert not claims07.start_within_a_grid_step(table(391.0, float("nan")), grid)  # nothing measured
+    text = claims07.start_summary(table(391.0, 1024.0), {"full_minimum": -2.27, "residual": 4e-8, "rank": 9216})
+    assert "predicts 391" in text and "measured 1,024" in text and "the cone from $G$ at the optimum 0" in text
+    assert "-2.27" in text and "9,216" in text

@@ -46,7 +46,8 @@ COVERAGE = (
     ("Figure 9", "linearised network: loss-landscape cuts and d*", "partial", "07_linearised",
      ("07_linearised:cpu-large", "07_linearised:paper", "07_linearised:paper-fashion_mnist"),
      "Fashion-MNIST row on 1,024 training images on CPU; the MNIST row needs TFDS (internet); both rows at the "
-     "paper's sizes are GPU presets. Beyond the paper: d* predicted from the network's own Gauss-Newton spectrum"),
+     "paper's sizes are GPU presets. Beyond the paper: d* predicted from the network's own curvature, by the "
+     "Gauss-Newton matrix at the optimum (the paper's view) and by the Gauss-Newton model at w_0"),
     ("Figures 10-11", "lottery-subspace spectra and raw accuracies", "partial", "06_lottery",
      ("06_lottery:cpu-large", "06_lottery:paper-cifar10"),
      "Fashion-MNIST, train and test accuracy; MNIST, CIFAR-10/100 need TFDS"),

@@ -20,7 +20,8 @@ A results folder holds ``settings.json`` (the experiment, host, timings), ``opti
 (w_0, the two optima), ``plane.npz`` (the landscape cuts), one records file per sweep
 curve (``network.jsonl``, ``linearised.jsonl``, ``linearised_se.jsonl``),
 ``curvature.npz`` (spectra and eigen-coordinates), ``lstsq.npz`` (exact least-squares
-subspace minima) and ``predictions.csv``. Each step is skipped when its file exists and
+subspace minima), ``start_model.npz`` (the Gauss-Newton model at w_0 and its exact subspace
+minima) and ``predictions.csv``. Each step is skipped when its file exists and
 belongs to the same experiment (the settings file says which).
 """
 from __future__ import annotations
@@ -38,11 +39,12 @@ from ..validation import check_choice, check_float, check_int
 from .common import DataSpec, StepClock, chapter_parameters, host_description, read_settings, utc_now, write_json
 from .linearised_curvature import CURVATURE_VERSION, ROUTES, curvature_analysis
 from .linearised_predictions import (CURVES, adam_vs_exact, least_squares_system, losses_at_w0, lstsq_minima,
-                                     predictions)
+                                     predictions, start_model_minima)
 
 CHAPTER = "07_linearised"
 SETTINGS_FILE, OPTIMA_FILE, PLANE_FILE = "settings.json", "optima.npz", "plane.npz"
 CURVATURE_FILE, LSTSQ_FILE, PREDICTIONS_FILE = "curvature.npz", "lstsq.npz", "predictions.csv"
+START_FILE = "start_model.npz"
 _GRID = ("d_values", "seeds", "epochs", "batch_size", "basis", "lr")
 
 
@@ -279,9 +281,12 @@ def _run_to_folder(exp: Linearisation, folder: Path, preset, progress) -> dict:
     if "losses_at_w0" not in settings:
         settings["losses_at_w0"] = losses_at_w0(exp, optima, data)
         save()
+    if not (folder / START_FILE).exists():
+        np.savez(folder / START_FILE, **start_model_minima(exp, optima, data, timings))
+        save()
     curv = dict(np.load(folder / CURVATURE_FILE))
     table = predictions(exp, curv, records, np.load(folder / LSTSQ_FILE)["minima"], timings,
-                        true_w0=settings["losses_at_w0"])
+                        true_w0=settings["losses_at_w0"], start=dict(np.load(folder / START_FILE)))
     table.to_csv(folder / PREDICTIONS_FILE, index=False)
     settings.update(finished_utc=utc_now())
     save()
@@ -306,6 +311,7 @@ def load_results(folder) -> dict:
             "optima_metrics": json.loads(str(z["metrics"])), "plane": dict(np.load(folder / PLANE_FILE)),
             "records": {stem: load_records(folder / f"{stem}.jsonl") for stem in CURVES},
             "curvature": dict(np.load(folder / CURVATURE_FILE)), **dict(np.load(folder / LSTSQ_FILE)),
+            "start": dict(np.load(folder / START_FILE)) if (folder / START_FILE).exists() else None,
             "predictions": pd.read_csv(folder / PREDICTIONS_FILE)}
 
 

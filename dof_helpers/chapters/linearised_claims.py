@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .linearised_predictions import CASES
+from .linearised_predictions import CASES, START_CASE
 
 #: case (i)'s prediction must lie within this many dimensions, or this fraction, of the
 #: exact least-squares d* (whichever is larger): the band the chapter asserts
@@ -23,9 +23,9 @@ def describe_comparison(table) -> str:
                                         f"{r['predicted_d_star'] - ref:+.0f}")
         mid = "" if np.isnan(r["exact_median_d"]) else (f"; 50% points: predicted {r['predicted_centre']:.0f}, "
                                                          f"exact {r['exact_median_d']:.0f}")
+        eq34 = "" if np.isnan(r["eq34"]) else f" (eq. 3.4: {r['eq34']:.0f})"
         lines.append(f"{r['case']}, {r['levels from']} levels, f = {r['fraction']:g} (epsilon {r['epsilon']:.4g}): "
-                     f"predicted {r['predicted_d_star']:.0f} (eq. 3.4: {r['eq34']:.0f}), measured {meas}{exact}{gap}"
-                     f"{mid}")
+                     f"predicted {r['predicted_d_star']:.0f}{eq34}, measured {meas}{exact}{gap}{mid}")
     return "\n".join(lines)
 
 
@@ -106,3 +106,51 @@ def check_results(plane: dict, curv: dict, table, optima_metrics: dict) -> dict:
         "the optima fit the training data better than w_0 (train loss below ln C)":
             all(optima_metrics[k]["train_loss"] < np.log(10) for k in ("opt1", "opt2")),
     }
+
+
+START_CHECK = ("case (iv): the Gauss-Newton model at w_0 predicts the network's d* within one grid step of the "
+               "measured interval at every true-loss level the sweep reached")
+
+
+def start_within_a_grid_step(table, d_values) -> bool:
+    """Case (iv)'s check: at every level where the sweep measured d* = d_k (a grid value; the
+    threshold itself lies in (d_{k-1}, d_k] since Adam's d* is an upper bound on the grid),
+    the prediction lies in (d_{k-2}, d_{k+1}]: one grid step beyond the interval either way.
+    False when there is no such level."""
+    grid = sorted(float(d) for d in d_values)
+    rows = table[(table["case"] == START_CASE) & np.isfinite(table["measured_d_star"].astype(float))]
+    if not len(rows):
+        return False
+    ok = []
+    for r in rows.to_dict("records"):
+        k = grid.index(float(r["measured_d_star"]))
+        lo = grid[k - 2] if k >= 2 else 0.0
+        hi = grid[k + 1] if k + 1 < len(grid) else np.inf
+        ok.append(lo < r["predicted_d_star"] <= hi)
+    return bool(all(ok))
+
+
+def start_summary(table, start: dict | None = None) -> str:
+    """Markdown: case (iv) against case (iii) at the true-loss levels, every number from ``table``
+    (and from ``start``, :func:`.linearised_predictions.start_model_minima`, when given)."""
+    iv = table[table["case"] == START_CASE]
+    iii = table[(table["case"] == list(CASES)[2]) & (table["levels from"] == "true")]
+    if not len(iv):
+        return "No case (iv) rows in this table (a results folder from before the Gauss-Newton model at $w_0$)."
+    def fmt(x):
+        return "beyond the grid" if np.isnan(x) else f"{x:,.0f}"
+    parts = []
+    for r in iv.to_dict("records"):
+        other = iii[np.isclose(iii["fraction"], r["fraction"])]
+        cone = fmt(float(other["predicted_d_star"].iloc[0])) if len(other) else "not computed"
+        parts.append(f"at $\\epsilon$ = {r['epsilon']:.3g} (f = {r['fraction']:g}) the model at $w_0$ predicts "
+                     f"{fmt(r['predicted_d_star'])} (50% of draws: {fmt(r['predicted_centre'])}), the network "
+                     f"measured {fmt(r['measured_d_star'])}, the cone from $G$ at the optimum {cone}")
+    r0 = iv.iloc[0]
+    extra = ""
+    if start is not None:
+        extra = (f" Its minimum over all $D$ directions is {float(start['full_minimum']):.3g} (the loss itself "
+                 f"is never below 0), the gradient lies in the row space of $M$ to a relative "
+                 f"{float(start['residual']):.1e}, and $M$ has rank {int(start['rank']):,}.")
+    return ("**Case (iv), the Gauss-Newton model at $w_0$** (its value at $w_0$ is the true loss, "
+            f"{r0['loss_w0_quadratic']:.3g}): " + "; ".join(parts) + "." + extra)

@@ -13,7 +13,8 @@ CURVE_LABELS = {"network": "network", "linearised": "linearised (cross-entropy)"
                 "linearised_se": "linearised (squared error)"}
 CASE_STYLES = {"(i) linearised, squared error": {"color": "#7f7f7f"},
                "(ii) linearised, cross-entropy": {"color": plotting.METHOD_COLORS["linearised"]},
-               "(iii) network, cross-entropy": {"color": plotting.METHOD_COLORS["random_affine"]}}
+               "(iii) network, cross-entropy": {"color": plotting.METHOD_COLORS["random_affine"]},
+               "(iv) network, cross-entropy, Gauss-Newton model at w_0": {"color": "#2e8b57"}}
 
 
 def figure_planes(plane: dict):
@@ -110,18 +111,22 @@ def figure_predictions(table):
     """Predicted against measured d* per case and loss level: the cone's 1 - delta threshold
     (filled circles) and eq. 3.4 (open) at the quadratic model's levels, the cone at levels
     from the true loss at w_0 (triangles), and case (i) against its exact least-squares d*
-    (squares). Points whose measured d* lies beyond the grid, or whose prediction is 0 (w_0
-    already inside the level set), cannot be drawn on log axes: the table lists them."""
+    (squares); case (iv), the exact minima of the Gauss-Newton model at w_0, as diamonds.
+    Points whose measured d* lies beyond the grid, or whose prediction is 0 (w_0 already
+    inside the level set), cannot be drawn on log axes: the table lists them."""
     fig, ax = plt.subplots(figsize=(5.8, 4.6), constrained_layout=True)
     lo, hi = np.inf, 0.0
     for case, sub in table.groupby("case", sort=False):
         style = CASE_STYLES.get(case, {})
-        quad = sub[sub["levels from"] == "quadratic"]
-        true = sub[sub["levels from"] == "true"]
+        by = sub["predicted by"] if "predicted by" in sub else "cone (eq. 3.3)"
+        cone = sub[by != "exact minima of the model"]
+        quad, true = cone[cone["levels from"] == "quadratic"], cone[cone["levels from"] == "true"]
+        start = sub[by == "exact minima of the model"]
         pairs = [(quad, "measured_d_star", "predicted_d_star", "o", "full", "cone"),
                  (quad, "measured_d_star", "eq34", "o", "none", "eq. 3.4"),
                  (true, "measured_d_star", "predicted_d_star", "^", "full", "cone, true-loss levels"),
-                 (quad, "exact_d_star", "predicted_d_star", "s", "full", "cone vs exact least squares")]
+                 (quad, "exact_d_star", "predicted_d_star", "s", "full", "cone vs exact least squares"),
+                 (start, "measured_d_star", "predicted_d_star", "D", "full", "true-loss levels")]
         for frame, xcol, ycol, marker, fill, what in pairs:
             x, y = frame[xcol].to_numpy(float), frame[ycol].to_numpy(float)
             ok = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)

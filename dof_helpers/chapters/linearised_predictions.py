@@ -25,6 +25,8 @@ CURVES = {"network": ("network", "cross_entropy"), "linearised": ("linearised", 
 CASES = {"(i) linearised, squared error": ("linearised_se", "se"),
          "(ii) linearised, cross-entropy": ("linearised", "ce"),
          "(iii) network, cross-entropy": ("network", "ce")}
+#: the case predicted by the Gauss-Newton model centred at w_0 (:func:`start_model_minima`)
+START_CASE = "(iv) network, cross-entropy, Gauss-Newton model at w_0"
 
 
 # ----------------------------------------------------------------------------- step 5: least squares
@@ -67,6 +69,27 @@ def adam_vs_exact(exp: Linearisation, system, se_records, timings: dict) -> np.n
             A = materialize(random_basis(exp.se_config(), r["seed"], "random_affine", r["d"], 0, D), D, r["d"])
             rows.append((r["d"], r["seed"], r["best_train_loss"], system.subspace_minimum(A)))
     return np.array(rows, float).reshape(-1, 4)
+
+
+def start_model_minima(exp: Linearisation, optima: dict, data, timings: dict) -> dict:
+    """Case (iv): the Gauss-Newton quadratic model of the network's cross-entropy centred at
+    w_0 (:class:`least_squares.GaussNewtonModel`) and its exact minima over nested Gaussian
+    subspaces, ``exp.lstsq_draws`` draws up to ``exp.lstsq_d_max``: the second-order model
+    taken where training starts instead of at an optimum."""
+    import jax
+    from .. import curvature
+    from ..least_squares import GaussNewtonModel
+    from ..models import model_for
+    module, _ = model_for(exp.model, exp.data.dataset)
+    subset = curvature.fixed_subset(data.x_train, data.y_train)
+    with StepClock(timings, "Gauss-Newton model at w_0 (factor M, gradient, kernel in float64)"):
+        q = GaussNewtonModel(module, optima["w_0"], subset)
+    d_max = min(exp.lstsq_d_max, q.sigma.size - 1)
+    root = jax.random.fold_in(jax.random.PRNGKey(exp.seed), 17)
+    with StepClock(timings, f"its exact subspace minima ({exp.lstsq_draws} draws, d <= {d_max})"):
+        minima = np.stack([q.nested_minima(jax.random.fold_in(root, k), d_max) for k in range(exp.lstsq_draws)])
+    return {"minima": minima, "L0": q.L0, "full_minimum": q.full_minimum, "residual": q.residual,
+            "rank": q.sigma.size}
 
 
 # ----------------------------------------------------------------------------- step 6: predictions
@@ -129,13 +152,15 @@ def losses_at_w0(exp: Linearisation, optima: dict, data) -> dict:
 
 
 def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarray | None, timings: dict,
-                true_w0: dict | None = None):
+                true_w0: dict | None = None, start: dict | None = None):
     """The comparison table: per case (:data:`CASES`), level source (:data:`LEVEL_SOURCES`) and
     loss level, eq. 3.4, the cone prediction (its centre, the 50% point, and its 1 - delta
     threshold), the measured d at P_s >= 1/2 and d* at 1 - delta (Adam sweeps; case (i) also
     exact least squares), and the median best loss the sweep reached at its largest d. ``true_w0``: :func:`losses_at_w0` (without it, only the
     quadratic levels). For case (i) the quadratic is exact, so its true levels are the same
-    and are not repeated."""
+    and are not repeated. ``start``: :func:`start_model_minima`; it adds case (iv) at the
+    true-loss levels of the network, predicted by that model's exact subspace minima
+    (``predicted by`` names the method of every row)."""
     import pandas as pd
     from ..basin import angular_threshold
     rows = []
@@ -157,7 +182,8 @@ def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarra
                 exact = lstsq_d_star(minima, eps, exp.delta) if has_exact else np.full(len(eps), np.nan)
                 exact50 = lstsq_d_star(minima, eps, 0.5) if has_exact else np.full(len(eps), np.nan)
                 for k, f in enumerate(exp.level_fractions):
-                    rows.append({"case": case, "levels from": source, "fraction": f, "epsilon": float(eps[k]),
+                    rows.append({"case": case, "levels from": source, "predicted by": "cone (eq. 3.3)",
+                                 "fraction": f, "epsilon": float(eps[k]),
                                  "L_star": q["L_star"], "loss_w0_quadratic": q["loss_w0"],
                                  "loss_w0_true": true_w0[curve] if true_w0 is not None else np.nan,
                                  "eq34": float(pred.eq34[k]), "predicted_centre": float(pred.centre[k]),
@@ -165,4 +191,24 @@ def predictions(exp: Linearisation, curv: dict, records: dict, minima: np.ndarra
                                  "measured_d_star": float(meas[k]), "exact_d_star": float(exact[k]),
                                  "measured_median_d": float(meas50[k]), "exact_median_d": float(exact50[k]),
                                  "loss_reached_at_d_max": reached, "d_max": d_max, "n_flat": q["n_flat"]})
+        if start is not None and true_w0 is not None:
+            rows += _start_rows(exp, curv, records["network"], start, true_w0["network"])
     return pd.DataFrame(rows)
+
+
+def _start_rows(exp: Linearisation, curv: dict, records, start: dict, loss_w0: float) -> list[dict]:
+    """Case (iv)'s rows: the same true-loss levels as case (iii), the model's exact d* (1 - delta
+    and 50% of the draws) against the network's measured d*."""
+    L_star = float(curv["ce_L_star"])
+    eps = loss_levels(L_star, loss_w0, exp.level_fractions)
+    pred, pred50 = lstsq_d_star(start["minima"], eps, exp.delta), lstsq_d_star(start["minima"], eps, 0.5)
+    meas, meas50 = measured_d_star(records, eps, exp.delta), measured_d_star(records, eps, 0.5)
+    d_max = max(r["d"] for r in records)
+    reached = float(np.median([r["best_train_loss"] for r in records if r["d"] == d_max]))
+    return [{"case": START_CASE, "levels from": "true", "predicted by": "exact minima of the model",
+             "fraction": f, "epsilon": float(eps[k]), "L_star": L_star, "loss_w0_quadratic": float(start["L0"]),
+             "loss_w0_true": loss_w0, "eq34": np.nan, "predicted_centre": float(pred50[k]),
+             "predicted_d_star": float(pred[k]), "sigma": np.nan, "measured_d_star": float(meas[k]),
+             "exact_d_star": np.nan, "measured_median_d": float(meas50[k]), "exact_median_d": np.nan,
+             "loss_reached_at_d_max": reached, "d_max": d_max, "n_flat": np.nan}
+            for k, f in enumerate(exp.level_fractions)]

@@ -173,8 +173,8 @@ def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> di
     run_baseline(phase, folder / BASELINE_FILE, data=data)
     centre_points(phase, folder / CENTRES_FILE, data=data)
     settings = refresh_settings(folder, state="running")
-    records = run_grid(phase, folder / SWEEP_FILE, data=data, progress=progress, executor=executor,
-                       callback=lambda record: refresh_settings(folder, state="running"))
+    run_grid(phase, folder / SWEEP_FILE, data=data, progress=progress, executor=executor,
+             callback=lambda record: refresh_settings(folder, state="running"))
     settings = refresh_settings(folder)
     settings.update(wall_s_this_session=round(time.perf_counter() - t0, 1), finished_utc=utc_now())
     write_json(path, settings)
