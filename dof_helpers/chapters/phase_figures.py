@@ -178,7 +178,8 @@ def figure_beyond_grid(by_basis: dict, full: dict, *, fraction: float = 0.9):
     ``by_basis`` maps a basis name to its records (dense: the paper's grid; Fastfood: beyond
     it); ``full`` maps a split ("train", "test") to the full model's accuracy, drawn dashed,
     with ``fraction`` of it dotted (the level of Li et al.'s d_int90). Only complete cells are
-    expected (:func:`.phase_transition.complete_cells`). A basis after the first is drawn dashed.
+    expected (:func:`.phase_transition.complete_cells`). Each set of records after the first has
+    its own line style (dashed, dotted, dash-dotted) and marker.
     Only the curves (method, t) present under every basis are drawn, so that each has a partner.
     """
     import matplotlib.pyplot as plt
@@ -198,8 +199,8 @@ def figure_beyond_grid(by_basis: dict, full: dict, *, fraction: float = 0.9):
                 d = np.array(sorted(by_d))
                 mean = np.array([np.mean(by_d[x]) for x in d])
                 sd = np.array([np.std(by_d[x], ddof=1) if len(by_d[x]) > 1 else 0.0 for x in d])
-                ax.errorbar(d, mean, yerr=sd, color=plotting.method_color(method, t), ls="-" if i == 0 else "--",
-                            marker="o" if i == 0 else "s", ms=3, capsize=2, label=f"{curve_label(method, t)}, {basis}")
+                ax.errorbar(d, mean, yerr=sd, color=plotting.method_color(method, t), ls=("-", "--", ":", "-.")[i % 4],
+                            marker="osD^"[i % 4], ms=3, capsize=2, label=f"{curve_label(method, t)}, {basis}")
                 all_d.extend(d.tolist())
         ax.axhline(acc_full, color="black", ls="--", lw=1.2, label="full model")
         ax.axhline(fraction * acc_full, color="0.4", ls=":", lw=1.0, label=f"{fraction:.0%} of the full model")

@@ -34,20 +34,22 @@ def _cells(records, metric: str) -> dict:
     return out
 
 
-def basis_comparison(dense_records, fastfood_records, metric: str = "train_acc"):
+def basis_comparison(dense_records, fastfood_records, metric: str = "train_acc", labels=("dense", "fastfood")):
     """Per (curve, d) present in both: runs, mean and standard deviation of the best ``metric``
-    with the dense and the Fastfood basis, their difference and Welch's t-test p-value."""
+    in the two sets of records (named by ``labels``: by default the dense and the Fastfood
+    basis), their difference (column ``"<second> - <first>"``) and Welch's t-test p-value."""
     import pandas as pd
     from scipy import stats
+    first, second = labels
     dense, fast = _cells(dense_records, metric), _cells(fastfood_records, metric)
     rows = []
     for key in sorted(set(dense) & set(fast), key=lambda k: (k[0], k[1])):
         a, b = np.array(dense[key]), np.array(fast[key])
         p = float(stats.ttest_ind(a, b, equal_var=False).pvalue) if min(a.size, b.size) > 1 else np.nan
-        rows.append({"curve": key[0], "d": key[1], "runs (dense / fastfood)": f"{a.size} / {b.size}",
-                     "dense": f"{a.mean():.4f} ± {a.std(ddof=1) if a.size > 1 else 0:.4f}",
-                     "fastfood": f"{b.mean():.4f} ± {b.std(ddof=1) if b.size > 1 else 0:.4f}",
-                     "fastfood - dense": round(float(b.mean() - a.mean()), 4), "Welch p": round(p, 3)})
+        rows.append({"curve": key[0], "d": key[1], f"runs ({first} / {second})": f"{a.size} / {b.size}",
+                     first: f"{a.mean():.4f} ± {a.std(ddof=1) if a.size > 1 else 0:.4f}",
+                     second: f"{b.mean():.4f} ± {b.std(ddof=1) if b.size > 1 else 0:.4f}",
+                     f"{second} - {first}": round(float(b.mean() - a.mean()), 4), "Welch p": round(p, 3)})
     return pd.DataFrame(rows)
 
 
@@ -157,33 +159,36 @@ def intrinsic_dimension_table(tables: dict):
 
 
 def basis_summary(comparison, alpha: float = 0.05) -> str:
-    """Markdown: what :func:`basis_comparison` says, cell by cell, about dense vs Fastfood -- how
-    many (curve, d) cells differ at Welch p < ``alpha`` (and after a Bonferroni correction over
-    the cells), and the largest difference."""
+    """Markdown: what :func:`basis_comparison` says, cell by cell -- how many (curve, d) cells
+    differ at Welch p < ``alpha`` (and after a Bonferroni correction over the cells), and the
+    largest difference."""
     if comparison is None or not len(comparison):
         return "No $(d, \\text{curve})$ cell holds runs of both bases yet."
     n = len(comparison)
     p = comparison["Welch p"].astype(float)
-    diff = comparison["fastfood - dense"].astype(float)
+    diff_col = next(c for c in comparison.columns if " - " in c)
+    second, first = diff_col.split(" - ")
+    diff = comparison[diff_col].astype(float)
     k = int(np.sum(p < alpha))
     kb = int(np.sum(p < alpha / n))
     i = int(np.argmax(np.abs(diff.to_numpy())))
     row = comparison.iloc[i]
     cells = "cell" if n == 1 else "cells"
-    return (f"Of the {n} {cells} with runs of both bases, {k} differ at $p < {alpha}$ (Welch's test), "
+    return (f"Of the {n} {cells} with runs of both, {k} differ at $p < {alpha}$ (Welch's test), "
             f"{kb} after a Bonferroni correction for {n} comparisons. The largest difference in mean best "
-            f"accuracy, Fastfood minus dense, is {row['fastfood - dense']:+.4f} ({row['curve']}, $d = {int(row['d']):,}$, "
+            f"accuracy, {second} minus {first}, is {row[diff_col]:+.4f} ({row['curve']}, $d = {int(row['d']):,}$, "
             f"p = {row['Welch p']:.3f}); the mean of all {n} differences is {diff.mean():+.4f}.")
 
 
 def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, comparisons: dict,
-                    levels=(0.7, 0.8, 0.85)) -> str:
+                    levels=(0.7, 0.8, 0.85), extra: dict | None = None) -> str:
     """Markdown bullets on the paper-protocol and Fastfood records, every number read from them.
 
     ``done``: :func:`.phase_transition.completion` of the dense sweep; ``full``: the full
     model's accuracy per split; ``band_tables``: split -> :func:`thresholds.d_star_band_table`
     of the dense sweep; ``id_tables``: "basis, split" -> :func:`intrinsic_dimension`;
-    ``comparisons``: split -> :func:`basis_comparison`. Missing pieces are said to be missing.
+    ``comparisons``: split -> :func:`basis_comparison`; ``extra``: further bullets, a bold
+    title -> its text (e.g. :func:`peak_and_fall`). Missing pieces are left out.
     """
     bullets = [f"- **At the paper's protocol** ({done['done']:,} of {done['expected']:,} dense runs committed, "
                f"complete for every curve up to the $d$ the tables show): the full model reaches "
@@ -194,10 +199,10 @@ def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, 
         for lv in shown:
             cells = "; ".join(f"{curve} {tab.loc[lv, curve]}" for curve in tab.columns)
             bullets.append(f"  - train accuracy {lv:.2f}: $d^*$ [band] {cells}")
-    for basis in ("dense", "Fastfood"):
-        t = id_tables.get(f"{basis}, train")
-        if t is None or not len(t):
+    for key, t in id_tables.items():
+        if not key.endswith(", train") or t is None or not len(t):
             continue
+        basis = key[: -len(", train")]
         ra = t[t["curve"] == "random affine"]
         if not len(ra):
             continue
@@ -206,8 +211,26 @@ def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, 
             return f"at $d = {int(d):,}$" if np.isfinite(d) else f"not by $d = {d_max:,}$"
         parts = [f"{r['fraction of full']:.0%} of the full model's accuracy is reached by the mean over seeds "
                  f"{at(r['d_int'])} and by a share $1 - \\delta$ of the runs {at(r['d*'])}" for r in ra.to_dict("records")]
-        bullets.append(f"- **{basis} basis, random affine, train accuracy** (complete $d$ from "
+        bullets.append(f"- **{basis}, random affine, train accuracy** (complete $d$ from "
                        f"{int(ra['d_min'].iloc[0]):,} to {d_max:,}): " + "; ".join(parts) + ".")
     if comparisons.get("train") is not None and len(comparisons["train"]):
         bullets.append("- **Dense against Fastfood**, train accuracy: " + basis_summary(comparisons["train"]))
+    bullets += [f"- **{title}**: {text}" for title, text in (extra or {}).items()]
     return "\n".join(bullets)
+
+
+def peak_and_fall(records, metric: str = "train_acc", chance: float = 0.1) -> str:
+    """Markdown, per curve: the d with the highest mean best ``metric`` over seeds, the mean at
+    the largest d, and how many runs there stayed within 0.01 of ``chance`` (training that
+    never left the start's accuracy)."""
+    cells = _cells(records, metric)
+    out = []
+    for curve in sorted({c for c, _ in cells}):
+        by_d = {d: np.array(v) for (c, d), v in cells.items() if c == curve}
+        d_peak = max(by_d, key=lambda d: by_d[d].mean())
+        d_last = max(by_d)
+        stuck = int(np.sum(by_d[d_last] <= chance + 0.01))
+        out.append(f"{curve}: highest mean {by_d[d_peak].mean():.3f} at $d = {d_peak:,}$, "
+                   f"{by_d[d_last].mean():.3f} at $d = {d_last:,}$ ({stuck} of {by_d[d_last].size} runs there "
+                   f"at chance)")
+    return "; ".join(out)
