@@ -205,5 +205,5 @@ def test_case_iv_check_and_summary_read_the_table():
     assert not claims07.start_within_a_grid_step(table(2100.0, 1024.0), grid)
     assert not claims07.start_within_a_grid_step(table(391.0, float("nan")), grid)  # nothing measured
     text = claims07.start_summary(table(391.0, 1024.0), {"full_minimum": -2.27, "residual": 4e-8, "rank": 9216})
-    assert "predicts 391" in text and "measured 1,024" in text and "the cone from $G$ at the optimum 0" in text
+    assert "predicts 391" in text and "measured 1,024" in text and "the cone from G at the optimum 0" in text
     assert "-2.27" in text and "9,216" in text

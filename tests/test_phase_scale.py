@@ -98,9 +98,9 @@ def test_scale_takeaways_read_every_number_from_their_inputs():
     text = phase_scale.scale_takeaways({"done": 6, "expected": 8}, {"train": 0.9, "test": 0.85}, bands, ids, {},
                                        extra={"Beyond": "it falls"})
     assert "6 of 8 dense runs" in text and "0.900 train and 0.850 test" in text
-    assert "train accuracy 0.70: $d^*$ [band] random affine 64 [64, 512]" in text
-    assert "90% of the full model's accuracy is reached by the mean over seeds at $d = 512$" in text
-    assert "runs not by $d = 512$" in text and "Fastfood" not in text and "- **Beyond**: it falls" in text
+    assert "train accuracy 0.70: d* [band] random affine 64 [64, 512]" in text
+    assert "90% of the full model's accuracy is reached by the mean over seeds at d = 512" in text
+    assert "runs not by d = 512" in text and "Fastfood" not in text and "- **Beyond**: it falls" in text
     assert "- **dense, random affine" in text
 
 
@@ -108,7 +108,7 @@ def test_peak_and_fall_and_comparisons_under_other_labels():
     accs = {4096: (0.85, 0.86), 20490: (0.10, 0.78)}
     recs = [_rec("random_affine", 0, d, s, a) for d, v in accs.items() for s, a in enumerate(v)]
     text = phase_scale.peak_and_fall(recs)
-    assert "highest mean 0.855 at $d = 4,096$" in text and "0.440 at $d = 20,490$ (1 of 2 runs there at chance)" in text
+    assert "highest mean 0.855 at d = 4,096" in text and "0.440 at d = 20,490 (1 of 2 runs there at chance)" in text
     other = [_rec("random_affine", 0, 20490, s, a) for s, a in enumerate((0.88, 0.89))]
     table = phase_scale.basis_comparison(recs, other, labels=("Adam 0.05", "Adam 0.01"))
     assert "Adam 0.01 - Adam 0.05" in table.columns and table.iloc[0]["d"] == 20490

@@ -17,6 +17,7 @@ COVERAGE = (
     ("Figure 2", "P_s phase diagrams, Conv-2, random and burn-in, 4 datasets", "partial", "05_phase_transition",
      ("05_phase_transition:cpu-large", "05_phase_transition:paper-conv2-fashion_mnist",
       "05_phase_transition:paper-conv2-fashion_mnist-fastfood",
+      "05_phase_transition:paper-conv2-fashion_mnist-fastfood-lr01",
       "05_phase_transition:paper-conv2-mnist", "05_phase_transition:paper-conv2-cifar10",
       "05_phase_transition:paper-conv2-svhn"),
      "Fashion-MNIST row on CPU at the paper's protocol (a background job of many CPU hours, committed as it "
@@ -63,7 +64,9 @@ COVERAGE = (
 #: presets whose records are committed as a chapter-05 results folder: their progress is read from the records
 COMMITTED = {"05_phase_transition:cpu-large": "results/05_phase_transition",
              "05_phase_transition:paper-conv2-fashion_mnist": "results/05_phase_transition/paper",
-             "05_phase_transition:paper-conv2-fashion_mnist-fastfood": "results/05_phase_transition/paper-fastfood"}
+             "05_phase_transition:paper-conv2-fashion_mnist-fastfood": "results/05_phase_transition/paper-fastfood",
+             "05_phase_transition:paper-conv2-fashion_mnist-fastfood-lr01":
+                 "results/05_phase_transition/paper-fastfood-lr01"}
 
 
 def committed_progress(spec: str) -> str | None:

@@ -136,21 +136,21 @@ def start_summary(table, start: dict | None = None) -> str:
     iv = table[table["case"] == START_CASE]
     iii = table[(table["case"] == list(CASES)[2]) & (table["levels from"] == "true")]
     if not len(iv):
-        return "No case (iv) rows in this table (a results folder from before the Gauss-Newton model at $w_0$)."
+        return "No case (iv) rows in this table (a results folder from before the Gauss-Newton model at w_0)."
     def fmt(x):
         return "beyond the grid" if np.isnan(x) else f"{x:,.0f}"
     parts = []
     for r in iv.to_dict("records"):
         other = iii[np.isclose(iii["fraction"], r["fraction"])]
         cone = fmt(float(other["predicted_d_star"].iloc[0])) if len(other) else "not computed"
-        parts.append(f"at $\\epsilon$ = {r['epsilon']:.3g} (f = {r['fraction']:g}) the model at $w_0$ predicts "
+        parts.append(f"at ε = {r['epsilon']:.3g} (f = {r['fraction']:g}) the model at w_0 predicts "
                      f"{fmt(r['predicted_d_star'])} (50% of draws: {fmt(r['predicted_centre'])}), the network "
-                     f"measured {fmt(r['measured_d_star'])}, the cone from $G$ at the optimum {cone}")
+                     f"measured {fmt(r['measured_d_star'])}, the cone from G at the optimum {cone}")
     r0 = iv.iloc[0]
     extra = ""
     if start is not None:
-        extra = (f" Its minimum over all $D$ directions is {float(start['full_minimum']):.3g} (the loss itself "
-                 f"is never below 0), the gradient lies in the row space of $M$ to a relative "
-                 f"{float(start['residual']):.1e}, and $M$ has rank {int(start['rank']):,}.")
-    return ("**Case (iv), the Gauss-Newton model at $w_0$** (its value at $w_0$ is the true loss, "
+        extra = (f" Its minimum over all D directions is {float(start['full_minimum']):.3g} (the loss itself "
+                 f"is never below 0), the gradient lies in the row space of M to a relative "
+                 f"{float(start['residual']):.1e}, and M has rank {int(start['rank']):,}.")
+    return ("**Case (iv), the Gauss-Newton model at w_0** (its value at w_0 is the true loss, "
             f"{r0['loss_w0_quadratic']:.3g}): " + "; ".join(parts) + "." + extra)

@@ -119,8 +119,8 @@ def basis_step_costs(report: str, model: str = "conv2"):
 
 
 def _tex_int(n) -> str:
-    """An integer with thousands separators inside TeX maths (``4{,}096``: no space after the comma)."""
-    return f"{int(n):,}".replace(",", "{,}")
+    """An integer with thousands separators for generated prose (plain text: output cells show no TeX)."""
+    return f"{int(n):,}"
 
 
 def basis_cost_sentence(costs, date: str, runs: dict) -> str:
@@ -129,12 +129,12 @@ def basis_cost_sentence(costs, date: str, runs: dict) -> str:
     (``runs``: a description -> (largest d, basis))."""
     dense = costs[costs["basis"] == "dense"].sort_values("d")
     fast = costs[costs["basis"] == "fastfood"]
-    parts = [f"{r['step / full']:.2f}x at $d = {_tex_int(r['d'])}$" for _, r in dense.iterrows()]
+    parts = [f"{r['step / full']:.2f}x at d = {_tex_int(r['d'])}" for _, r in dense.iterrows()]
     text = (f"Measured on this machine (`make benchmark`, report of {date}), a training step in a dense "
-            f"subspace takes, relative to a full-model step, {', '.join(parts)} (storing and multiplying $A$ "
-            f"grows with $d$); a Fastfood step takes {fast['step / full'].min():.2f}x to "
-            f"{fast['step / full'].max():.2f}x at every $d$ measured, up to ${_tex_int(fast['d'].max())}$. ")
-    uses = [f"{name} ($d \\le {_tex_int(d_max)}$) uses the `{basis}` basis" for name, (d_max, basis) in runs.items()]
+            f"subspace takes, relative to a full-model step, {', '.join(parts)} (storing and multiplying A "
+            f"grows with d); a Fastfood step takes {fast['step / full'].min():.2f}x to "
+            f"{fast['step / full'].max():.2f}x at every d measured, up to {_tex_int(fast['d'].max())}. ")
+    uses = [f"{name} (d ≤ {_tex_int(d_max)}) uses the `{basis}` basis" for name, (d_max, basis) in runs.items()]
     return text + "; ".join(uses)[:1].upper() + "; ".join(uses)[1:] + "."
 
 
@@ -163,7 +163,7 @@ def basis_summary(comparison, alpha: float = 0.05) -> str:
     differ at Welch p < ``alpha`` (and after a Bonferroni correction over the cells), and the
     largest difference."""
     if comparison is None or not len(comparison):
-        return "No $(d, \\text{curve})$ cell holds runs of both bases yet."
+        return "No (curve, d) cell holds runs of both yet."
     n = len(comparison)
     p = comparison["Welch p"].astype(float)
     diff_col = next(c for c in comparison.columns if " - " in c)
@@ -174,9 +174,9 @@ def basis_summary(comparison, alpha: float = 0.05) -> str:
     i = int(np.argmax(np.abs(diff.to_numpy())))
     row = comparison.iloc[i]
     cells = "cell" if n == 1 else "cells"
-    return (f"Of the {n} {cells} with runs of both, {k} differ at $p < {alpha}$ (Welch's test), "
+    return (f"Of the {n} {cells} with runs of both, {k} differ at p < {alpha} (Welch's test), "
             f"{kb} after a Bonferroni correction for {n} comparisons. The largest difference in mean best "
-            f"accuracy, {second} minus {first}, is {row[diff_col]:+.4f} ({row['curve']}, $d = {int(row['d']):,}$, "
+            f"accuracy, {second} minus {first}, is {row[diff_col]:+.4f} ({row['curve']}, d = {int(row['d']):,}, "
             f"p = {row['Welch p']:.3f}); the mean of all {n} differences is {diff.mean():+.4f}.")
 
 
@@ -191,14 +191,14 @@ def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, 
     title -> its text (e.g. :func:`peak_and_fall`). Missing pieces are left out.
     """
     bullets = [f"- **At the paper's protocol** ({done['done']:,} of {done['expected']:,} dense runs committed, "
-               f"complete for every curve up to the $d$ the tables show): the full model reaches "
+               f"complete for every curve up to the d the tables show): the full model reaches "
                f"{full['train']:.3f} train and {full['test']:.3f} test accuracy."]
     tab = band_tables.get("train")
     if tab is not None and len(tab):
         shown = [lv for lv in levels if lv in set(tab.index)]
         for lv in shown:
             cells = "; ".join(f"{curve} {tab.loc[lv, curve]}" for curve in tab.columns)
-            bullets.append(f"  - train accuracy {lv:.2f}: $d^*$ [band] {cells}")
+            bullets.append(f"  - train accuracy {lv:.2f}: d* [band] {cells}")
     for key, t in id_tables.items():
         if not key.endswith(", train") or t is None or not len(t):
             continue
@@ -208,10 +208,10 @@ def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, 
             continue
         d_max = int(ra["d_max"].iloc[0])
         def at(d):
-            return f"at $d = {int(d):,}$" if np.isfinite(d) else f"not by $d = {d_max:,}$"
+            return f"at d = {int(d):,}" if np.isfinite(d) else f"not by d = {d_max:,}"
         parts = [f"{r['fraction of full']:.0%} of the full model's accuracy is reached by the mean over seeds "
-                 f"{at(r['d_int'])} and by a share $1 - \\delta$ of the runs {at(r['d*'])}" for r in ra.to_dict("records")]
-        bullets.append(f"- **{basis}, random affine, train accuracy** (complete $d$ from "
+                 f"{at(r['d_int'])} and by a share 1 - δ of the runs {at(r['d*'])}" for r in ra.to_dict("records")]
+        bullets.append(f"- **{basis}, random affine, train accuracy** (complete d from "
                        f"{int(ra['d_min'].iloc[0]):,} to {d_max:,}): " + "; ".join(parts) + ".")
     if comparisons.get("train") is not None and len(comparisons["train"]):
         bullets.append("- **Dense against Fastfood**, train accuracy: " + basis_summary(comparisons["train"]))
@@ -230,7 +230,7 @@ def peak_and_fall(records, metric: str = "train_acc", chance: float = 0.1) -> st
         d_peak = max(by_d, key=lambda d: by_d[d].mean())
         d_last = max(by_d)
         stuck = int(np.sum(by_d[d_last] <= chance + 0.01))
-        out.append(f"{curve}: highest mean {by_d[d_peak].mean():.3f} at $d = {d_peak:,}$, "
-                   f"{by_d[d_last].mean():.3f} at $d = {d_last:,}$ ({stuck} of {by_d[d_last].size} runs there "
+        out.append(f"{curve}: highest mean {by_d[d_peak].mean():.3f} at d = {d_peak:,}, "
+                   f"{by_d[d_last].mean():.3f} at d = {d_last:,} ({stuck} of {by_d[d_last].size} runs there "
                    f"at chance)")
     return "; ".join(out)
