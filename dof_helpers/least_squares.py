@@ -175,8 +175,7 @@ class GaussNewtonModel:
         if d_max >= k:
             raise ValueError(f"d_max={d_max} is not valid; expected less than the rank k = {k} of M (beyond it "
                              "every subspace reaches the full minimum)")
-        Z = np.asarray(jax.random.normal(key, (k, d_max), jax.numpy.float32), np.float64)
-        R = np.linalg.qr(np.column_stack([self.sigma[:, None] * Z, self.b_coords]), mode="r")
+        R = np.linalg.qr(np.column_stack([self.sigma[:, None] * self.draw(key, d_max), self.b_coords]), mode="r")
         return self.L0 - 0.5 * np.concatenate([[0.0], np.cumsum(R[:d_max, -1] ** 2)])
 
     def draw(self, key, d: int) -> np.ndarray:

@@ -172,7 +172,7 @@ def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> di
     t0 = time.perf_counter()
     run_baseline(phase, folder / BASELINE_FILE, data=data)
     centre_points(phase, folder / CENTRES_FILE, data=data)
-    settings = refresh_settings(folder, state="running")
+    refresh_settings(folder, state="running")
     run_grid(phase, folder / SWEEP_FILE, data=data, progress=progress, executor=executor,
              callback=lambda record: refresh_settings(folder, state="running"))
     settings = refresh_settings(folder)
