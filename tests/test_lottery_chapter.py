@@ -93,3 +93,95 @@ def test_taxonomy_d_star_table_shows_each_threshold_with_its_band():
             want = plain.loc[level, col]
             assert d == ("none" if np.isnan(want) else f"{want:g}"), (col, level, cell)
     assert table.loc[0.9, "random_affine"] == "none [>8, >8]"  # never reached: band beyond the grid
+
+
+def test_completion_counts_this_grids_runs_by_key_and_names_the_complete_seeds(tmp_path):
+    import json
+
+    from dof_helpers.records import append_record, load_records
+    data = tiny_data(n=256)
+    p = _params(seeds=[0, 1], lottery_d=[1, 2], subspace_d=[2], keep_fractions=[1.0], lottery_steps_cap=None,
+                epochs=1, t=1)
+    ctx = engine.make_context(Tiny(), data)
+    path = tmp_path / "g_records.jsonl"
+    grids = ch06.chapter_grids(p)
+    assert set(grids) == {"trajectory", "subspaces"}
+    for g in grids.values():  # seed 0 only: 2 lottery subspaces x 2 d + 4 pruning methods, 2 subspaces
+        engine.run_sweep(g.replace(seeds=(0,)), Tiny(), data, path, progress=False)
+    done = ch06.completion(p, load_records(path), ctx)
+    assert (done["done"], done["expected"]) == (10, 20)
+    assert done["per_grid"] == {"trajectory": "8/16", "subspaces": "2/4"} and done["seeds_complete"] == [0]
+    assert done["reused"] == 0 and done["wall_s_trained"] > 0
+    stale = {**load_records(path)[0], "key": "0" * 16, "epochs": 9}  # a run of another grid: never counted
+    append_record(path, stale)
+    assert ch06.completion(p, load_records(path), ctx)["done"] == 10
+    settings = tmp_path / "g_settings.json"
+    info = ch06.refresh_settings(settings, p, path, ctx, preset="paper")
+    assert info["state"] == "partial" and "--preset paper" in info["resume"]
+    assert json.loads(settings.read_text())["completion"]["seeds_complete"] == [0]
+    with pytest.raises(ValueError, match="state='finished'.*running"):
+        ch06.refresh_settings(settings, p, path, ctx, state="finished")
+    one_seed = {**p, "seeds": [0]}
+    assert ch06.refresh_settings(settings, one_seed, path, ctx)["state"] == "complete"
+    assert "resume" not in json.loads(settings.read_text())
+
+
+@pytest.mark.parametrize("only, match", [(["lottery"], r"\['lottery'\] not among the grids"),
+                                         (["matched"], "has no such grid")])
+def test_only_names_the_grids_it_accepts_before_any_work(tmp_path, only, match):
+    p = _params(lottery_steps_cap=None)  # no compute-matched grid in this parameter set
+    with pytest.raises(ValueError, match=f"only=.*{match}"):
+        ch06.run_taxonomy(p, tmp_path / "r.jsonl", data=tiny_data(), only=only)
+    assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_a_committed_grid_is_shown_with_its_complete_seeds_only(tmp_path):
+    import json
+
+    from dof_helpers.records import append_record
+    assert ch06.load_committed(tmp_path, "paper") == (None, {"state": "not run", "tag": "paper"})
+    p = _params(seeds=[0, 1, 2])
+    for seed in (0, 1, 2):
+        append_record(tmp_path / "paper_records.jsonl",
+                      dict(method="random_affine", t=0, seed=seed, d=2, key=f"k{seed}", best_train_acc=0.5))
+    (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p}))
+    with pytest.raises(ValueError, match="no 'completion'.*--preset paper --status"):
+        ch06.load_committed(tmp_path, "paper")
+    done = {"done": 5, "expected": 9, "per_grid": {"subspaces": "5/9"}, "seeds_complete": [0, 2],
+            "reused": 2, "wall_s_trained": 7200.0}
+    (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p, "completion": done,
+                                                              "state": "partial"}))
+    grid, info = ch06.load_committed(tmp_path, "paper")
+    assert sorted(r["seed"] for r in grid["subspaces"]) == [0, 2]  # seed 1 is incomplete: left out
+    assert info["seeds"] == [0, 2] and info["seeds_planned"] == [0, 1, 2] and info["state"] == "partial"
+    text = ch06.committed_sentence(info)
+    assert "partial, 5 of 9 runs" in text and "2.0 h" in text and "(2 of 3 complete)" in text
+    done["seeds_complete"] = []
+    (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p, "completion": done}))
+    assert ch06.load_committed(tmp_path, "paper")[0] is None
+
+
+def test_claims_side_by_side_refuses_tables_of_other_claims():
+    import pandas as pd
+
+    from dof_helpers.chapters import lottery_claims
+    a = pd.DataFrame({"claim": ["x", "y"], "paper": ["p", "q"], "here": ["1", "2"], "holds": [True, False]})
+    both = lottery_claims.claims_side_by_side({"cpu-large": a, "paper": a.assign(holds=[True, True])})
+    assert list(both.columns) == ["claim", "paper", "here (cpu-large)", "holds (cpu-large)", "here (paper)",
+                                  "holds (paper)"]
+    with pytest.raises(ValueError, match=r"tables\['paper'\] checks other claims"):
+        lottery_claims.claims_side_by_side({"cpu-large": a, "paper": a.iloc[:1]})
+    with pytest.raises(ValueError, match="tables=.*at least one"):
+        lottery_claims.claims_side_by_side({})
+
+
+def test_claims_interpolate_in_log_compression_and_never_extrapolate():
+    import pandas as pd
+
+    from dof_helpers.chapters import lottery_claims
+    means = pd.DataFrame({"method": ["random_affine"] * 2, "d": [10, 1000], "compression": [100.0, 1.0],
+                          "mean": [0.4, 0.8]})
+    assert lottery_claims.mean_at(means, "random_affine", 10.0) == pytest.approx(0.6)  # halfway in log(D/d)
+    assert np.isnan(lottery_claims.mean_at(means, "random_affine", 1000.0))
+    assert lottery_claims.first_d(means, "random_affine", 0.5) == 1000
+    assert lottery_claims.first_d(means, "random_affine", 0.9) is None

@@ -32,7 +32,8 @@ COVERAGE = (
      (), "as computed figures: widths measured, projected sets drawn at several distances"),
     ("Figure 5", "quadratic well: simulated P_s and d* against eq. 3.4", "yes", "04_quadratic_well",
      ("04_quadratic_well:paper",), "the default is a smaller D; the paper preset uses the paper's sizes"),
-    ("Table 1", "taxonomy of pruning and subspace methods", "yes", "06_lottery", ("06_lottery:cpu-large",),
+    ("Table 1", "taxonomy of pruning and subspace methods", "yes", "06_lottery",
+     ("06_lottery:cpu-large", "06_lottery:paper"),
      "all eight cells, four of which the paper left empty"),
     ("Figure 6", "accuracy against compression D/d", "partial", "06_lottery", ("06_lottery:cpu-large",
                                                                                 "06_lottery:paper"),
@@ -50,8 +51,9 @@ COVERAGE = (
      "paper's sizes are GPU presets. Beyond the paper: d* predicted from the network's own curvature, by the "
      "Gauss-Newton matrix at the optimum (the paper's view) and by the Gauss-Newton model at w_0"),
     ("Figures 10-11", "lottery-subspace spectra and raw accuracies", "partial", "06_lottery",
-     ("06_lottery:cpu-large", "06_lottery:paper-cifar10"),
-     "Fashion-MNIST, train and test accuracy; MNIST, CIFAR-10/100 need TFDS"),
+     ("06_lottery:cpu-large", "06_lottery:paper", "06_lottery:paper-cifar10"),
+     "Fashion-MNIST, train and test accuracy, at the paper's protocol as a background job committed as it goes "
+     "(the presets column says how far); MNIST, CIFAR-10/100 need TFDS"),
     ("Figure 12", "accuracy from d = 0 (the centre itself)", "yes", "05_phase_transition",
      ("05_phase_transition:cpu-large",), "Fashion-MNIST"),
     ("Table 2", "epochs per dataset and model", "yes", "01_baselines", ("01_baselines:paper",),
@@ -61,12 +63,14 @@ COVERAGE = (
 )
 
 
-#: presets whose records are committed as a chapter-05 results folder: their progress is read from the records
+#: presets whose records are committed (a chapter-05 results folder; chapter 06's records and
+#: settings files of the preset's tag): their progress is read from the records
 COMMITTED = {"05_phase_transition:cpu-large": "results/05_phase_transition",
              "05_phase_transition:paper-conv2-fashion_mnist": "results/05_phase_transition/paper",
              "05_phase_transition:paper-conv2-fashion_mnist-fastfood": "results/05_phase_transition/paper-fastfood",
              "05_phase_transition:paper-conv2-fashion_mnist-fastfood-lr01":
-                 "results/05_phase_transition/paper-fastfood-lr01"}
+                 "results/05_phase_transition/paper-fastfood-lr01",
+             "06_lottery:cpu-large": "results/06_lottery", "06_lottery:paper": "results/06_lottery"}
 
 
 def committed_progress(spec: str) -> str | None:
@@ -74,6 +78,14 @@ def committed_progress(spec: str) -> str | None:
     folder = COMMITTED.get(spec)
     if folder is None:
         return None
+    chapter, preset = spec.split(":")
+    if chapter == "06_lottery":
+        from .common import chapter_parameters
+        from .lottery import load_committed
+        _, info = load_committed(repo_root() / folder, chapter_parameters(chapter, preset)["tag"])
+        if info["state"] == "not run":
+            return "no records committed yet"
+        return f"committed: {info['done']:,} of {info['expected']:,} runs"
     from .phase_scale import load_if_present
     from .phase_transition import completion
     res = load_if_present(repo_root() / folder)

@@ -20,6 +20,7 @@ Both write into one records file. Command line (resumable, seed by seed)::
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from ..validation import check_int
 from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
 
 CHAPTER = "06_lottery"
+#: the grids of :func:`chapter_grids`, in the order each seed runs them
+GRID_NAMES = ("trajectory", "subspaces", "matched")
 #: the accepted non-integer values of ``lottery_steps_cap`` (an integer >= 1 is a step count)
 STEPS_CAPS = (None, "full")
 
@@ -97,25 +100,38 @@ def records_path(directory, tag: str) -> Path:
     return Path(directory) / f"{tag}_records.jsonl"
 
 
-def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, executor=None, reuse_from=()) -> dict:
+def run_taxonomy(p: dict, path, *, data, progress: bool = False, log=None, executor=None, reuse_from=(),
+                 callback=None, only=None) -> dict:
     """All eight methods, seed by seed (an interrupted run leaves whole seeds behind).
 
     Resumes from ``path``; returns :func:`split_records` of this grid's records.
     ``reuse_from``: records files whose runs of this grid (same key) are copied instead of
     trained (:func:`engine.sweep.reusable_records`; e.g. chapter 05's paper-protocol records
     hold this chapter's random affine and burn-in runs at the paper's protocol).
+    ``callback(record)`` follows every new record (e.g. :func:`refresh_settings`). ``only``:
+    the names of the grids to run in this call (default: all of :func:`chapter_grids`), e.g.
+    ``("trajectory", "matched")`` while the records that ``reuse_from`` would copy for the
+    ``subspaces`` grid are still being written elsewhere.
     """
     grids = chapter_grids(p)
+    if only is not None:
+        bad = sorted(set(only) - set(GRID_NAMES))
+        if bad:
+            raise ValueError(f"only={list(only)!r} is not valid: {bad} not among the grids {list(GRID_NAMES)}")
+        grids = {k: v for k, v in grids.items() if k in only}
+        if not grids:
+            raise ValueError(f"only={list(only)!r} is not valid: this parameter set has no such grid "
+                             f"(it has {list(chapter_grids(p))})")
     log = log or (lambda s: None)
     mine = []
-    for seed in grids["subspaces"].seeds:
+    for seed in p["seeds"]:
         t0 = time.perf_counter()
-        for name in ("trajectory", "subspaces", "matched"):
+        for name in GRID_NAMES:
             if name not in grids:
                 continue
             one = grids[name].replace(seeds=(seed,))
             mine += run_sweep(one, p["model"], data, path, progress=progress, executor=executor, pool=p["pool"],
-                              reuse_from=reuse_from)
+                              reuse_from=reuse_from, callback=callback)
             log(f"seed {seed}: {name} done ({time.perf_counter() - t0:.0f} s)")
     return split_records(mine)
 
@@ -156,6 +172,57 @@ def split_records(records) -> dict:
     return {"subspaces": [r for r in plain if r["method"] in SUBSPACE_METHODS],
             "pruning": [r for r in plain if r["method"] in PRUNING_METHODS],
             "spectra": _spectra(plain), "matched": matched, "matched_spectra": _spectra(matched)}
+
+
+#: the committed grids the chapter shows beside its own run (presets of the same names)
+COMMITTED_TAGS = ("cpu-large", "paper")
+
+
+def load_committed(directory, tag: str):
+    """A committed grid (``<tag>_records.jsonl`` and ``<tag>_settings.json`` in ``directory``)
+    restricted to its complete seeds: ``(split_records(...), info)``, or ``(None, info)``
+    when it has no records or no complete seed yet.
+
+    ``info``: ``state`` ("complete", "partial", or "not run"), ``done``/``expected`` runs,
+    ``seeds`` (the complete ones, shown) out of ``seeds_planned``, ``n_train``, ``epochs``,
+    ``wall_s_trained`` and ``reused`` (from the settings' ``completion``, which the command
+    line keeps current). A partial grid is shown seed-complete only: every method then has
+    the same seeds, so no comparison mixes seed sets."""
+    from ..records import load_records
+    directory = Path(directory)
+    path, settings = records_path(directory, tag), directory / f"{tag}_settings.json"
+    if not settings.exists():
+        return None, {"state": "not run", "tag": tag}
+    info = json.loads(settings.read_text())
+    done = info.get("completion")
+    if done is None:
+        raise ValueError(f"{settings} has no 'completion'; bring it up to date with "
+                         f"python -m dof_helpers.chapters.lottery --preset {tag} --status")
+    par = info["parameters"]
+    out = {"tag": tag, "state": info.get("state", "partial"), "done": done["done"], "expected": done["expected"],
+           "seeds": done["seeds_complete"], "seeds_planned": list(par["seeds"]), "n_train": par["n_train"],
+           "epochs": par["epochs"], "wall_s_trained": done["wall_s_trained"], "reused": done["reused"],
+           "per_grid": done["per_grid"]}
+    keep = set(done["seeds_complete"])
+    if not keep or not path.exists():
+        return None, out
+    return split_records(r for r in load_records(path) if r["seed"] in keep), out
+
+
+def committed_sentence(info: dict) -> str:
+    """What a committed grid holds, in words (from :func:`load_committed`'s ``info``)."""
+    if info["state"] == "not run":
+        return f"{info['tag']}: not run yet (no settings file)"
+    head = (f"{info['tag']}: {info['state']}, {info['done']:,} of {info['expected']:,} runs "
+            f"({', '.join(f'{k} {v}' for k, v in info['per_grid'].items())}); "
+            f"n_train = {info['n_train']:,}, {info['epochs']} epoch(s); "
+            f"{info['wall_s_trained'] / 3600:.1f} h of training recorded here")
+    if info["reused"]:
+        head += f", {info['reused']} runs copied by key from another chapter's records"
+    seeds = info["seeds"]
+    shown = (f"all {len(seeds)} seeds shown" if len(seeds) == len(info["seeds_planned"])
+             else f"seeds shown: {seeds or 'none'} ({len(seeds)} of {len(info['seeds_planned'])} complete)")
+    return head + "; " + shown
 
 
 def trajectory_budget(p: dict) -> dict:
@@ -228,50 +295,128 @@ def compute_matched_table(grid: dict, metric: str = "train_acc"):
     return out[cols].sort_values(["method", "d"]).reset_index(drop=True)
 
 
-def write_settings(path, params: dict, grids: dict, out: dict, *, session: dict | None = None, **extra) -> None:
-    """What a grid ran with and how much of it completed (JSON next to its records).
+def completion(p: dict, records, context) -> dict:
+    """How much of the chapter's grids ``records`` hold, by run key (:func:`engine.plan_runs`).
+
+    ``done``/``expected`` over all grids, ``per_grid`` ("recorded/planned" per grid of
+    :func:`chapter_grids`), ``seeds_complete`` (the seeds whose every run of every grid is
+    recorded: the ones a partial grid can be shown with), ``reused`` (records copied from
+    other records files, ``reused_from``) and ``wall_s_trained`` (the wall time of the runs
+    trained into this file, reused ones excluded)."""
+    from ..engine import plan_runs
+    have = {r["key"]: r for r in records}
+    per_grid, missing_seeds, done, expected = {}, set(), 0, 0
+    for name, grid in chapter_grids(p).items():
+        runs = plan_runs(grid, context)
+        hit = [r for r in runs if r["key"] in have]
+        missing_seeds |= {r["seed"] for r in runs if r["key"] not in have}
+        per_grid[name] = f"{len(hit)}/{len(runs)}"
+        done, expected = done + len(hit), expected + len(runs)
+    mine = [have[k] for k in have]
+    return {"done": done, "expected": expected, "per_grid": per_grid,
+            "seeds_complete": [int(s) for s in p["seeds"] if s not in missing_seeds],
+            "reused": sum(1 for r in mine if r.get("reused_from")),
+            "wall_s_trained": round(sum(r.get("wall_time", 0.0) for r in mine if not r.get("reused_from")), 1)}
+
+
+#: what a grid's ``state`` says: a driver is writing it ("running"; if no driver holds the
+#: folder's lock, it was stopped without a word), every run is recorded ("complete"), or a
+#: driver stopped before the end ("partial")
+STATES = ("running", "complete", "partial")
+
+
+def refresh_settings(path, p: dict, records_path, context, *, preset: str | None = None,
+                     state: str | None = None) -> dict:
+    """Bring a grid's settings file (``path``) up to date with its records: ``completion``
+    (:func:`completion`), ``state`` (:data:`STATES`; default "complete" when every run is
+    recorded, else "partial"), ``updated_utc`` and, unless complete, the command that resumes
+    it. The command line calls it after every record, so a grid stopped from outside (a
+    session's end) leaves settings at most one run behind its records."""
+    from ..records import load_records
+    from ..validation import check_choice
+    path = Path(path)
+    info = json.loads(path.read_text()) if path.exists() else {}
+    done = completion(p, load_records(records_path), context)
+    state = state or ("complete" if done["done"] >= done["expected"] else "partial")
+    check_choice("state", state, STATES)
+    info.update(completion=done, state=state, updated_utc=utc_now())
+    if state == "complete":
+        info.pop("resume", None)
+    else:
+        info["resume"] = (f"python -m dof_helpers.chapters.lottery --preset {preset or p.get('tag')}"
+                          + "".join(f" --reuse-from {s}" for s in info.get("reuse_from", []))
+                          + " (it skips recorded runs)")
+    write_json(path, info)
+    return info
+
+
+def write_settings(path, params: dict, grids: dict, *, session: dict | None = None, **extra) -> None:
+    """What a grid ran with (JSON next to its records; how much of it completed is
+    :func:`refresh_settings`'s ``completion``).
 
     An existing file is updated, not replaced: its other fields (when the grid was first
     run, notes) stay, and ``session`` (e.g. start, wall time, new runs of this call) is
     appended to its list ``sessions``."""
-    import json
     path = Path(path)
     info = json.loads(path.read_text()) if path.exists() else {}
+    info.pop("completed_runs", None)  # older files: replaced by ``completion``
     info.update(parameters=params, grids={k: g.as_dict() for k, g in grids.items()},
-                planned_runs={k: g.n_runs() for k, g in grids.items()},
-                completed_runs={k: len(v) for k, v in out.items() if not k.endswith("spectra")},
-                host=host_description(), **extra)
+                planned_runs={k: g.n_runs() for k, g in grids.items()}, host=host_description(), **extra)
     if session:
         info["sessions"] = info.get("sessions", []) + [session]
     write_json(path, info)
 
 
 def main(argv=None) -> int:
-    """Run the chapter's grid of a preset outside the notebook, seed by seed, resumable."""
+    """Run the chapter's grid of a preset outside the notebook, seed by seed, resumable.
+
+    The settings file next to the records (``<tag>_settings.json``) is brought up to date
+    after every record (:func:`refresh_settings`); ``--status`` only does that, for a grid
+    stopped from outside (refused while a driver holds the folder)."""
+    from ..engine import make_context
     from ..paths import repo_root
     parser = argparse.ArgumentParser(prog="python -m dof_helpers.chapters.lottery")
     parser.add_argument("--preset", default=None)
     parser.add_argument("--reuse-from", action="append", default=[], metavar="RECORDS",
                         help="a records file whose runs of this grid (same key) are copied, not trained again; "
                              "repeatable (e.g. results/05_phase_transition/paper/records.jsonl for --preset paper)")
+    parser.add_argument("--grids", nargs="+", choices=GRID_NAMES, default=None,
+                        help="run only these grids in this call (default: all), e.g. 'trajectory matched' while the "
+                             "records --reuse-from would copy for 'subspaces' are still being written")
+    parser.add_argument("--status", action="store_true",
+                        help="only bring the grid's settings file up to date with its records, then print them")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
     p = chapter_parameters(CHAPTER, args.preset)
     data = data_spec(p).load()
+    context = make_context(p["model"], data, pool=p["pool"])
     directory = repo_root() / p["records_dir"] / CHAPTER
     directory.mkdir(parents=True, exist_ok=True)
+    path, settings = records_path(directory, p["tag"]), directory / f"{p['tag']}_settings.json"
+    refresh = lambda state=None: refresh_settings(settings, p, path, context, preset=args.preset,  # noqa: E731
+                                                  state=state)
+    if args.status:
+        with records_lock(directory):
+            info = refresh()
+        print(json.dumps({k: info[k] for k in ("state", "completion", "updated_utc")}, indent=1))
+        return 0
     t0, started = time.perf_counter(), utc_now()
-    path = records_path(directory, p["tag"])
     before = sum(1 for _ in open(path)) if path.exists() else 0
     with records_lock(directory):
+        before_info = json.loads(settings.read_text()) if settings.exists() else {}
+        write_settings(settings, p, chapter_grids(p), started=before_info.get("started", started),
+                       reuse_from=sorted(set(before_info.get("reuse_from", [])) | set(args.reuse_from)))
+        refresh("running")
         out = run_taxonomy(p, path, data=data, executor=executor_from_args(args), reuse_from=args.reuse_from,
-                           log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True))
-    wall = time.perf_counter() - t0
-    new = sum(1 for _ in open(path)) - before
-    print(f"{len(out['subspaces'])} subspace, {len(out['pruning'])} pruning, {len(out['matched'])} compute-matched "
-          f"lottery runs ({new} new) in {wall:.0f} s", flush=True)
-    write_settings(directory / f"{p['tag']}_settings.json", p, chapter_grids(p), out,
-                   session=dict(started=started, wall_s=round(wall, 1), new_runs=new))
+                           log=lambda s: print(time.strftime("%H:%M:%S"), s, flush=True),
+                           callback=lambda record: refresh("running"), only=args.grids)
+        wall = time.perf_counter() - t0
+        new = sum(1 for _ in open(path)) - before
+        print(f"{len(out['subspaces'])} subspace, {len(out['pruning'])} pruning, {len(out['matched'])} compute-matched "
+              f"lottery runs ({new} new) in {wall:.0f} s", flush=True)
+        write_settings(settings, p, chapter_grids(p), session=dict(started=started, wall_s=round(wall, 1),
+                                                                          new_runs=new))
+        refresh()
     return 0
 
 
