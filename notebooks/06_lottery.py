@@ -26,7 +26,9 @@
 # - whether the lottery subspaces' lead survives when their trajectory gets no more SGD
 #   steps than the full model (a *compute-matched* comparison the original code did not make);
 # - which of the paper's claims about lottery subspaces and tickets survive at the scale
-#   this book can afford on a CPU.
+#   this book can afford on a CPU, and at the paper's own protocol (all of Fashion-MNIST,
+#   three epochs, ten seeds: a background job of many CPU hours, shown by complete seeds
+#   as it is committed).
 #
 # **What you need**: {doc}`01_baselines` (the networks and the full-model baseline) and the
 # random and burn-in subspaces of the phase-transition chapter, whose success probability

@@ -206,6 +206,8 @@ def test_claim_3_uses_one_share_threshold_for_both_comparisons():
 def test_phase_title_names_delta_and_how_many_runs_must_succeed():
     title = ch05.phase_title(_phase(seeds=[0, 1, 2], delta=0.34), "train")
     assert "$\\delta$ = 0.34" in title and "2 of 3 runs must succeed" in title
+    assert "n_train = 5,120" in title
+    assert "n_train = all," in ch05.phase_title(_phase(n_train=None), "train")  # the whole set, not "None"
 
 
 def test_slice_level_picks_a_level_where_every_transition_lies_inside_the_grid():

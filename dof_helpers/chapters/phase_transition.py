@@ -221,6 +221,7 @@ def phase_title(phase: Phase, split: str, *, prefix: str = "", n_train=None) -> 
     n = len(c.seeds)
     need = math.ceil((1 - phase.delta) * n - 1e-9)
     n_train = phase.data.n_train if n_train is None else n_train
+    n_train = "all" if n_train is None else f"{int(n_train):,}"  # None: the whole training set
     return (f"{prefix}{phase.model} on {phase.data.dataset}, {split} accuracy ({n} seeds, n_train = {n_train}, "
             f"{c.epochs} epoch(s), {c.basis} basis; $\\delta$ = {phase.delta:g}: {need} of {n} runs must succeed)")
 
