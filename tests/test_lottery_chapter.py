@@ -115,6 +115,7 @@ def test_completion_counts_this_grids_runs_by_key_and_names_the_complete_seeds(t
     stale = {**load_records(path)[0], "key": "0" * 16, "epochs": 9}  # a run of another grid: never counted
     append_record(path, stale)
     assert ch06.completion(p, load_records(path), ctx)["done"] == 10
+    assert ch06.completion(p, load_records(path), ctx)["wall_s_trained"] == done["wall_s_trained"]  # nor timed
     settings = tmp_path / "g_settings.json"
     info = ch06.refresh_settings(settings, p, path, ctx, preset="paper")
     assert info["state"] == "partial" and "--preset paper" in info["resume"]

@@ -82,6 +82,12 @@ def write_json(path, payload: dict) -> None:
     tmp.replace(path)
 
 
+#: what a results folder's ``state`` says (chapters 05 and 06): a driver is writing it
+#: ("running"; if no driver holds the folder's lock, it was stopped without a word), every
+#: run is recorded ("complete"), or a driver stopped before the end ("partial")
+STATES = ("running", "complete", "partial")
+
+
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

@@ -27,7 +27,7 @@ from pathlib import Path
 from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
 from ..validation import check_int
-from .common import DataSpec, chapter_parameters, host_description, utc_now, write_json
+from .common import STATES, DataSpec, chapter_parameters, host_description, utc_now, write_json
 
 CHAPTER = "06_lottery"
 #: the grids of :func:`chapter_grids`, in the order each seed runs them
@@ -305,24 +305,18 @@ def completion(p: dict, records, context) -> dict:
     trained into this file, reused ones excluded)."""
     from ..engine import plan_runs
     have = {r["key"]: r for r in records}
-    per_grid, missing_seeds, done, expected = {}, set(), 0, 0
+    per_grid, missing_seeds, mine, expected = {}, set(), [], 0
     for name, grid in chapter_grids(p).items():
         runs = plan_runs(grid, context)
-        hit = [r for r in runs if r["key"] in have]
+        hit = [have[r["key"]] for r in runs if r["key"] in have]
         missing_seeds |= {r["seed"] for r in runs if r["key"] not in have}
         per_grid[name] = f"{len(hit)}/{len(runs)}"
-        done, expected = done + len(hit), expected + len(runs)
-    mine = [have[k] for k in have]
+        mine, expected = mine + hit, expected + len(runs)
+    done = len(mine)
     return {"done": done, "expected": expected, "per_grid": per_grid,
             "seeds_complete": [int(s) for s in p["seeds"] if s not in missing_seeds],
             "reused": sum(1 for r in mine if r.get("reused_from")),
             "wall_s_trained": round(sum(r.get("wall_time", 0.0) for r in mine if not r.get("reused_from")), 1)}
-
-
-#: what a grid's ``state`` says: a driver is writing it ("running"; if no driver holds the
-#: folder's lock, it was stopped without a word), every run is recorded ("complete"), or a
-#: driver stopped before the end ("partial")
-STATES = ("running", "complete", "partial")
 
 
 def refresh_settings(path, p: dict, records_path, context, *, preset: str | None = None,

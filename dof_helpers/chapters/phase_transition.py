@@ -22,7 +22,7 @@ from pathlib import Path
 
 from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
 from ..validation import check_choice, check_float
-from .common import DataSpec, chapter_parameters, host_description, read_settings, utc_now, write_json
+from .common import STATES, DataSpec, chapter_parameters, host_description, read_settings, utc_now, write_json
 
 CHAPTER = "05_phase_transition"
 #: file names inside a records folder
@@ -181,10 +181,6 @@ def _run_to_folder(phase: Phase, folder: Path, preset, progress, executor) -> di
     return settings
 
 
-#: what a results folder's ``state`` says: a driver is writing it ("running"; if no driver
-#: holds the folder's lock, it was stopped without a word), every run is recorded
-#: ("complete"), or a driver stopped before the end ("partial")
-STATES = ("running", "complete", "partial")
 
 
 def refresh_settings(folder, state: str | None = None) -> dict:
