@@ -30,7 +30,12 @@ def results_dir(*parts: str) -> Path:
 
 
 def runs_dir(*parts: str) -> Path:
-    """``runs/<parts>`` under the repository root: records of live (uncommitted) runs."""
-    path = repo_root().joinpath("runs", *parts)
+    """``runs/<parts>`` under the repository root: records of live (uncommitted) runs.
+
+    ``$DOF_RUNS_DIR``, if set, replaces ``runs/``: ``make test`` points it at an empty
+    temporary folder, so the notebook regression tests train what a clean clone trains and
+    never read or write the runs a reader made."""
+    env = os.environ.get("DOF_RUNS_DIR")
+    path = (Path(env) if env else repo_root() / "runs").joinpath(*parts)
     path.mkdir(parents=True, exist_ok=True)
     return path

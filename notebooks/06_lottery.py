@@ -72,8 +72,9 @@ import pandas as pd
 from dof_helpers import plotting, taxonomy, thresholds
 from dof_helpers.chapters import lottery as ch06
 from dof_helpers.chapters import lottery_claims as claims06
+from dof_helpers.chapters import lottery_records as rec06
 from dof_helpers.engine import NESTED_METHODS, TABLE1_METHODS, executor_from
-from dof_helpers.paths import repo_root
+from dof_helpers.paths import repo_root, results_dir, runs_dir
 
 params = dict(dataset=dataset, model=model, pool=pool, n_train=n_train, epochs=epochs, seeds=seeds,
               subspace_d=subspace_d, lottery_d=lottery_d, t=t, keep_fractions=keep_fractions,
@@ -212,7 +213,7 @@ print(ch06.budget_sentence(budget))
 # appended to one JSON-lines file, so an interrupted chapter resumes where it stopped.
 
 # %%
-path = ch06.records_path(repo_root() / records_dir / "06_lottery", tag)
+path = ch06.records_path(runs_dir("06_lottery") if records_dir == "runs" else results_dir("06_lottery"), tag)
 t0 = time.perf_counter()
 grid = ch06.run_taxonomy(params, path, data=ds, executor=executor)
 print({k: len(v) for k, v in grid.items()},
@@ -240,9 +241,9 @@ print("statuses:", statuses.value_counts().to_dict())
 
 # %% tags=["hide-input"]
 grids, committed_info = {f"this run ({tag})": grid}, {}
-for ctag in ch06.COMMITTED_TAGS:
-    g, committed_info[ctag] = ch06.load_committed(repo_root() / "results" / "06_lottery", ctag)
-    print(ch06.committed_sentence(committed_info[ctag]))
+for ctag in rec06.COMMITTED_TAGS:
+    g, committed_info[ctag] = rec06.load_committed(repo_root() / "results" / "06_lottery", ctag)
+    print(rec06.committed_sentence(committed_info[ctag]))
     if show_committed and g is not None and tag != ctag:
         grids[f"committed {ctag}"] = g
 # the grids shown one by one in the tables below: the committed ones when shown, else this run
@@ -267,7 +268,7 @@ fig_dir = repo_root() / "results" / "06_lottery"
 
 def save(fig, stem):
     """Keep the figures of the committed grids next to their records (results/06_lottery)."""
-    if shown[0].startswith("committed") or tag in ch06.COMMITTED_TAGS:
+    if shown[0].startswith("committed") or tag in rec06.COMMITTED_TAGS:
         plotting.save_figure(fig, fig_dir / f"{stem}.png")
 
 
@@ -286,47 +287,6 @@ for name, s in summary.items():
 # (uncapped) trajectories.
 
 # %% tags=["hide-input"]
-def lottery_runs(f, metric, few=4):
-    """Per (method, seed): the lottery-subspace accuracies against d, and their line styles.
-    Up to ``few`` seeds each gets its own line style and legend entry; beyond, all seeds of
-    a method share one thin style and one legend entry."""
-    acc, styles = {}, {}
-    many = f["seed"].nunique() > few
-    for i, ((m, sd), run) in enumerate(f[f["method"].isin(NESTED_METHODS)].groupby(["method", "seed"])):
-        label = f"{plotting.method_label(m, t)}, seed {sd}"
-        if many:  # matplotlib leaves labels starting with "_" out of the legend
-            first = run["seed"].iloc[0] == f["seed"].min()
-            label = f"{plotting.method_label(m, t)}, {f['seed'].nunique()} seeds" if first else "_" + label
-        acc[label] = (run["d"].to_numpy(), run[f"best_{metric}"].to_numpy())
-        styles[label] = {"color": plotting.method_color(m), "alpha": 0.5 if many else 0.8,
-                         "lw": 0.9 if many else 1.5, "ls": "-" if many else ("-", "--", ":", "-.")[int(sd) % 4]}
-    return acc, styles
-
-
-def spectrum_rows(sub, name):
-    """One grid's three rows (a subfigure): spectrum, training and test accuracy; as recorded
-    and as a running maximum; one legend under them."""
-    axes = sub.subplots(3, 2, sharex=True, gridspec_kw={"height_ratios": [1, 1.3, 1.3]})
-    spectra = {f"seed {r['seed']}": r["singular_values"] for r in grids[name]["spectra"]}
-    for col, key in enumerate(("raw", "frame")):
-        acc, styles = lottery_runs(summary[name][key], "train_acc")
-        plotting.spectrum_and_accuracy(axes[0, col], axes[1, col], spectra, acc, styles=styles,
-                                       baseline=summary[name]["full"])
-        acc, styles = lottery_runs(summary[name][key + "_test"], "test_acc")
-        plotting.accuracy_against_d(axes[2, col], acc, styles=styles, ylabel="best test accuracy",
-                                    baseline=summary[name]["full_test"])
-        axes[0, col].set_title(f"{name}: " + ("as recorded" if key == "raw" else "running max over d"))
-        axes[1, col].set_xlabel("")
-    handles, labels = axes[2, 1].get_legend_handles_labels()
-    for ax in (axes[1, 0], axes[1, 1], axes[2, 0], axes[2, 1]):
-        ax.get_legend().remove()
-    if len(spectra) > 4:
-        axes[0, 1].get_legend().remove()  # ten seeds: the spectra are told apart by nothing a legend could add
-    else:
-        axes[0, 1].legend(title="spectrum", title_fontsize=8)
-    sub.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8)
-
-
 # one figure for this page's run, one for the committed grids (three rows each)
 for names, glue_name in (([n for n in grids if not n.startswith("committed")], "fig-spectrum-live"),
                          ([n for n in grids if n.startswith("committed")], "fig-spectrum-committed")):
@@ -334,8 +294,8 @@ for names, glue_name in (([n for n in grids if not n.startswith("committed")], "
         continue
     fig = plt.figure(figsize=(10, 10.4 * len(names)), layout="constrained")
     for sub, name in zip(np.atleast_1d(fig.subfigures(len(names), 1)), names):
-        spectrum_rows(sub, name)
-    if glue_name == "fig-spectrum-committed" or tag in ch06.COMMITTED_TAGS:
+        plotting.lottery_spectrum_rows(sub, grids[name]["spectra"], summary[name], t=t, name=name)
+    if glue_name == "fig-spectrum-committed" or tag in rec06.COMMITTED_TAGS:
         save(fig, "fig10_11_spectrum_accuracy")
     plotting.glue_figure(glue_name, fig)
 

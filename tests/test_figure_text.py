@@ -4,6 +4,7 @@ import importlib.util
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -84,4 +85,37 @@ def test_success_curves_draw_clopper_pearson_error_bars():
     (container,) = ax.containers
     segments = container.lines[2][0].get_segments()
     assert np.allclose([s[:, 1] for s in segments], [(0.0, 0.3), (0.1, 0.9), (0.7, 1.0)])
+    plt.close(fig)
+
+
+def _lottery_frame(seeds):
+    import pandas as pd
+    rows = [{"method": m, "seed": s, "d": d, "best_train_acc": 0.5 + 0.01 * d + 0.001 * s}
+            for m in ("lottery_subspace", "lottery_subspace_t", "random_affine") for s in seeds for d in (1, 2, 4)]
+    return pd.DataFrame(rows)
+
+
+def test_lottery_seed_curves_one_legend_entry_per_seed_up_to_few_then_per_method():
+    acc, styles = plotting.lottery_seed_curves(_lottery_frame([0, 1]), "train_acc", t=8)
+    assert len(acc) == 4 and all(not k.startswith("_") for k in acc)  # 2 methods x 2 seeds, random affine left out
+    assert len({styles[k]["ls"] for k in acc}) == 2  # seeds told apart by line style
+    acc, styles = plotting.lottery_seed_curves(_lottery_frame(range(10)), "train_acc", t=8)
+    assert len(acc) == 20 and sum(not k.startswith("_") for k in acc) == 2  # one legend entry per method
+    assert {s["ls"] for s in styles.values()} == {"-"}
+    d, y = acc[next(k for k in acc if not k.startswith("_"))]
+    assert list(d) == [1, 2, 4] and np.allclose(y, [0.51, 0.52, 0.54])
+
+
+def test_lottery_spectrum_rows_draw_three_rows_with_one_legend_below():
+    from dof_helpers.chapters import lottery_claims  # noqa: F401  (the summary's producer)
+    plotting.use_house_style()
+    frame = _lottery_frame([0, 1])
+    summary = {"raw": frame, "frame": frame, "raw_test": frame.rename(columns={"best_train_acc": "best_test_acc"}),
+               "frame_test": frame.rename(columns={"best_train_acc": "best_test_acc"}), "full": 0.6, "full_test": 0.55}
+    spectra = [{"seed": s, "singular_values": [3.0, 2.0, 1.0, 0.5]} for s in (0, 1)]
+    fig = plt.figure(figsize=(8, 8), layout="constrained")
+    axes = plotting.lottery_spectrum_rows(fig, spectra, summary, t=8, name="grid")
+    assert axes.shape == (3, 2) and len(fig.legends) == 1
+    assert axes[0, 1].get_legend() is not None and axes[1, 0].get_legend() is None
+    assert axes[0, 0].get_title() == "grid: as recorded"
     plt.close(fig)

@@ -5,6 +5,7 @@ import pytest
 from _tiny import Tiny, tiny_data
 from dof_helpers import engine
 from dof_helpers.chapters import lottery as ch06
+from dof_helpers.chapters import lottery_records as rec06
 from dof_helpers.engine.state import SeedState
 
 
@@ -65,7 +66,7 @@ def test_a_capped_trajectory_takes_only_the_capped_steps_and_its_records_are_tol
                             tmp_path / "r.jsonl", progress=False)
     orig = engine.run_sweep(ch06.chapter_grids(p)["trajectory"].replace(methods=("lottery_subspace",), d_values=(1, 16)),
                             Tiny(), data, tmp_path / "r.jsonl", progress=False)
-    split = ch06.split_records(recs + orig)
+    split = rec06.split_records(recs + orig)
     assert [r["lottery_steps"] for r in split["matched"]] == [20]
     assert sorted(r["d"] for r in split["subspaces"]) == [1, 16]
     table = ch06.compute_matched_table(split)
@@ -140,26 +141,26 @@ def test_a_committed_grid_is_shown_with_its_complete_seeds_only(tmp_path):
     import json
 
     from dof_helpers.records import append_record
-    assert ch06.load_committed(tmp_path, "paper") == (None, {"state": "not run", "tag": "paper"})
+    assert rec06.load_committed(tmp_path, "paper") == (None, {"state": "not run", "tag": "paper"})
     p = _params(seeds=[0, 1, 2])
     for seed in (0, 1, 2):
         append_record(tmp_path / "paper_records.jsonl",
                       dict(method="random_affine", t=0, seed=seed, d=2, key=f"k{seed}", best_train_acc=0.5))
     (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p}))
     with pytest.raises(ValueError, match="no 'completion'.*--preset paper --status"):
-        ch06.load_committed(tmp_path, "paper")
+        rec06.load_committed(tmp_path, "paper")
     done = {"done": 5, "expected": 9, "per_grid": {"subspaces": "5/9"}, "seeds_complete": [0, 2],
             "reused": 2, "wall_s_trained": 7200.0}
     (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p, "completion": done,
                                                               "state": "partial"}))
-    grid, info = ch06.load_committed(tmp_path, "paper")
+    grid, info = rec06.load_committed(tmp_path, "paper")
     assert sorted(r["seed"] for r in grid["subspaces"]) == [0, 2]  # seed 1 is incomplete: left out
     assert info["seeds"] == [0, 2] and info["seeds_planned"] == [0, 1, 2] and info["state"] == "partial"
-    text = ch06.committed_sentence(info)
+    text = rec06.committed_sentence(info)
     assert "partial, 5 of 9 runs" in text and "2.0 h" in text and "(2 of 3 complete)" in text
     done["seeds_complete"] = []
     (tmp_path / "paper_settings.json").write_text(json.dumps({"parameters": p, "completion": done}))
-    assert ch06.load_committed(tmp_path, "paper")[0] is None
+    assert rec06.load_committed(tmp_path, "paper")[0] is None
 
 
 def test_claims_side_by_side_refuses_tables_of_other_claims():

@@ -81,7 +81,7 @@ def committed_progress(spec: str) -> str | None:
     chapter, preset = spec.split(":")
     if chapter == "06_lottery":
         from .common import chapter_parameters
-        from .lottery import load_committed
+        from .lottery_records import load_committed
         _, info = load_committed(repo_root() / folder, chapter_parameters(chapter, preset)["tag"])
         if info["state"] == "not run":
             return "no records committed yet"

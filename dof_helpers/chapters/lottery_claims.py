@@ -1,6 +1,6 @@
 """Chapter 06: one grid's summary and the paper's Section-4 claims, computed from its records.
 
-:func:`grid_summary` turns one grid (:func:`lottery.split_records`) into the frames every
+:func:`grid_summary` turns one grid (:func:`lottery_records.split_records`) into the frames every
 figure and table of the chapter reads; :func:`claims_table` turns the summary into one row
 per claim of the paper, with what the records say and whether the claim holds (computed,
 never typed); :func:`claims_side_by_side` puts the tables of several grids (cpu-large, the

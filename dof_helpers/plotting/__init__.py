@@ -16,7 +16,8 @@ from .style import (HOUSE_RC, METHOD_COLORS, METHOD_LABELS, glue_figure, method_
                     method_label, min_text_px, save_figure, use_house_style)
 from .thresholds import (log2_dimension_axis, metric_curves, success_curves, success_heatmap,
                          threshold_curves)
-from .pruning import accuracy_against_d, compression_curves, layer_keep_curves, spectrum_and_accuracy
+from .pruning import (accuracy_against_d, compression_curves, layer_keep_curves, lottery_seed_curves,
+                      lottery_spectrum_rows, spectrum_and_accuracy)
 from .theory import (THEORY_STYLES, estimates_with_references, hit_probability_curves,
                      image_grid, predicted_vs_simulated, projection_sketch)
 from .curvature import eigenvalue_profile, plane_contours, spectral_densities
@@ -24,7 +25,8 @@ from .curvature import eigenvalue_profile, plane_contours, spectral_densities
 __all__ = ["HOUSE_RC", "METHOD_COLORS", "METHOD_LABELS", "glue_figure", "method_color",
            "method_label", "min_text_px", "save_figure", "use_house_style", "log2_dimension_axis",
            "metric_curves", "success_curves", "success_heatmap", "threshold_curves",
-           "accuracy_against_d", "compression_curves", "layer_keep_curves", "spectrum_and_accuracy",
+           "accuracy_against_d", "compression_curves", "layer_keep_curves", "lottery_seed_curves",
+           "lottery_spectrum_rows", "spectrum_and_accuracy",
            "THEORY_STYLES", "estimates_with_references", "hit_probability_curves", "image_grid",
            "predicted_vs_simulated", "projection_sketch", "eigenvalue_profile", "plane_contours",
            "spectral_densities"]

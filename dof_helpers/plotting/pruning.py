@@ -6,6 +6,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..engine.methods import NESTED_METHODS
+from .style import method_color, method_label
 from .thresholds import log2_dimension_axis
 
 
@@ -82,6 +84,58 @@ def accuracy_against_d(ax, accuracy: Mapping[str, tuple], *, styles: Mapping | N
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7)
     return all_d
+
+
+def lottery_seed_curves(frame, metric: str, t: int, few: int = 4) -> tuple[dict, dict]:
+    """Per (method, seed) of the lottery subspaces in ``frame`` (columns method, seed, d and
+    ``best_<metric>``): ``(accuracy, styles)`` for :func:`accuracy_against_d`.
+
+    Up to ``few`` seeds, each seed has its own line style and legend entry; with more, all
+    seeds of a method share one thin style and one legend entry (the other labels start
+    with "_", which matplotlib leaves out of legends)."""
+    acc, styles = {}, {}
+    many = frame["seed"].nunique() > few
+    for (m, sd), run in frame[frame["method"].isin(NESTED_METHODS)].groupby(["method", "seed"]):
+        label = f"{method_label(m, t)}, seed {sd}"
+        if many:
+            first = run["seed"].iloc[0] == frame["seed"].min()
+            label = f"{method_label(m, t)}, {frame['seed'].nunique()} seeds" if first else "_" + label
+        acc[label] = (run["d"].to_numpy(), run[f"best_{metric}"].to_numpy())
+        styles[label] = {"color": method_color(m), "alpha": 0.5 if many else 0.8, "lw": 0.9 if many else 1.5,
+                         "ls": "-" if many else ("-", "--", ":", "-.")[int(sd) % 4]}
+    return acc, styles
+
+
+def lottery_spectrum_rows(fig, spectra: Sequence[Mapping], summary: Mapping, *, t: int, name: str,
+                          few: int = 4):
+    """One grid of Figures 10-11 in ``fig`` (a figure or subfigure): three rows -- each seed's
+    trajectory spectrum, best training accuracy and best test accuracy of the lottery
+    subspaces against d -- in two columns, as recorded and as a running maximum over d,
+    with one legend under them.
+
+    ``spectra``: one ``{"seed", "singular_values"}`` per seed (the ``spectra`` of
+    :func:`chapters.lottery_records.split_records`); ``summary``: the frames ``raw``,
+    ``frame``, ``raw_test``, ``frame_test`` and the full model's ``full``, ``full_test``
+    (:func:`chapters.lottery_claims.grid_summary`)."""
+    axes = fig.subplots(3, 2, sharex=True, gridspec_kw={"height_ratios": [1, 1.3, 1.3]})
+    spec = {f"seed {r['seed']}": r["singular_values"] for r in spectra}
+    for col, key in enumerate(("raw", "frame")):
+        acc, styles = lottery_seed_curves(summary[key], "train_acc", t, few)
+        spectrum_and_accuracy(axes[0, col], axes[1, col], spec, acc, styles=styles, baseline=summary["full"])
+        acc, styles = lottery_seed_curves(summary[key + "_test"], "test_acc", t, few)
+        accuracy_against_d(axes[2, col], acc, styles=styles, ylabel="best test accuracy",
+                           baseline=summary["full_test"])
+        axes[0, col].set_title(f"{name}: " + ("as recorded" if key == "raw" else "running max over d"))
+        axes[1, col].set_xlabel("")
+    handles, labels = axes[2, 1].get_legend_handles_labels()
+    for ax in (axes[1, 0], axes[1, 1], axes[2, 0], axes[2, 1]):
+        ax.get_legend().remove()
+    if len(spec) > few:
+        axes[0, 1].get_legend().remove()  # many seeds: a legend of spectra would tell nothing apart
+    else:
+        axes[0, 1].legend(title="spectrum", title_fontsize=8)
+    fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8)
+    return axes
 
 
 def layer_keep_curves(ax, keep_fractions: Sequence[float], layers: Mapping[str, Sequence[float]], *,
