@@ -68,13 +68,14 @@ refs: venv data
 # - the unit tests with XLA's backend (LLVM) optimisation off: they are dominated by compiling
 #   tiny programs, which this makes about 3x cheaper; the programs' semantics do not change;
 # - the nbval regression tests at XLA's defaults (their references were executed so), one
-#   notebook per worker (--dist loadfile: a notebook's cells run in order in one kernel), with
+#   notebook per worker (--dist loadfile: a notebook's cells run in order in one kernel; the
+#   latest chapters, the longest, first: tests/conftest.py), with
 #   live runs in an empty temporary folder (DOF_RUNS_DIR), so they train what a clean clone trains.
 test: venv data
 	XLA_FLAGS="--xla_backend_optimization_level=0 $$XLA_FLAGS" \
 	  $(PY) -m pytest -q tests --ignore=tests/notebooks -n 2 --dist loadfile -p no:cacheprovider
 	runs=$$(mktemp -d) && DOF_RUNS_DIR=$$runs $(PY) -m pytest -q tests/notebooks --nbval-lax --nbval-current-env \
-	  -n 2 --dist loadfile -p no:cacheprovider; rc=$$?; rm -rf $$runs; exit $$rc
+	  -n 2 --dist loadfile --no-loadscope-reorder -p no:cacheprovider; rc=$$?; rm -rf $$runs; exit $$rc
 
 lint: venv
 	$(PY) tests/markdown_lint.py
