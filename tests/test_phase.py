@@ -232,11 +232,14 @@ def test_settings_follow_the_records_partial_then_complete(tmp_path):
     s = ch05.refresh_settings(tmp_path)
     assert s["state"] == "partial" and s["completion"]["done"] == 3 and s["completion"]["expected"] == 8
     assert s["wall_s_total"] == 4.5 and "--preset mine" in s["resume"]
+    # d with some runs is not d complete on every curve (settings used to say "d_done" for the former)
+    assert s["completion"]["d_started"] == [2, 4] and s["completion"]["d_complete"] == []
+    assert "d_done" not in s["completion"]
     assert json.loads((tmp_path / ch05.SETTINGS_FILE).read_text())["state"] == "partial"
     for r in runs[3:]:
         append_record(tmp_path / ch05.SWEEP_FILE, r)
     s = ch05.refresh_settings(tmp_path)
-    assert s["state"] == "complete" and "resume" not in s
+    assert s["state"] == "complete" and "resume" not in s and s["completion"]["d_complete"] == [2, 4]
     assert ch05.refresh_settings(tmp_path, state="running")["state"] == "running"
     with pytest.raises(ValueError, match="state"):
         ch05.refresh_settings(tmp_path, state="done")

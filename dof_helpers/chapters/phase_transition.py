@@ -141,14 +141,18 @@ def complete_cells(phase: Phase, records) -> tuple[list[dict], list[int]]:
 
 
 def completion(phase: Phase, records) -> dict:
-    """How much of the grid the records cover: runs done / expected, per curve."""
+    """How much of the grid the records cover: runs done / expected, per curve; ``d_complete``
+    (the d at which every curve has all of the grid's seeds: :func:`complete_cells`, the d the
+    chapter shows) and ``d_started`` (the d with at least one run)."""
     from ..engine.methods import curve_label
     c = phase.config
     per = {curve_label(m, t): [0, len(c.d_values) * len(c.seeds)] for m in c.methods for t in c.ts(m)}
     for r in records:
         per[curve_label(r["method"], r["t"])][0] += 1
     return {"done": len(records), "expected": sum(b for _, b in per.values()),
-            "per_curve": {k: f"{a}/{b}" for k, (a, b) in per.items()}, "d_done": sorted({int(r["d"]) for r in records})}
+            "per_curve": {k: f"{a}/{b}" for k, (a, b) in per.items()},
+            "d_complete": sorted({int(r["d"]) for r in complete_cells(phase, records)[0]}),
+            "d_started": sorted({int(r["d"]) for r in records})}
 
 
 def run_to_folder(phase: Phase, folder, *, preset: str | None = None, progress: bool = True, executor=None) -> dict:
