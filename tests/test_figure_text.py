@@ -107,7 +107,6 @@ def test_lottery_seed_curves_one_legend_entry_per_seed_up_to_few_then_per_method
 
 
 def test_lottery_spectrum_rows_draw_three_rows_with_one_legend_below():
-    from dof_helpers.chapters import lottery_claims  # noqa: F401  (the summary's producer)
     plotting.use_house_style()
     frame = _lottery_frame([0, 1])
     summary = {"raw": frame, "frame": frame, "raw_test": frame.rename(columns={"best_train_acc": "best_test_acc"}),
