@@ -503,7 +503,8 @@ if paper_ready:
         p_levels = [lv for lv in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9) if lv <= p_full[split] + 0.02]
         p_bands = ch05.d_star_bands(p_recs, split, p_levels, delta=p_setup.delta, n_boot=n_boot, band=d_star_band)
         print(f"d* for {split} accuracy at the paper's protocol [{d_star_band:.0%} bootstrap band over seeds]; "
-              f"the grid so far ends at d = {max(r['d'] for r in p_recs)}")
+              f"the grid {'ends' if p_done['done'] >= p_done['expected'] else 'so far ends'} at d = "
+              f"{max(r['d'] for r in p_recs)}")
         p_band_tables[split] = thresholds.d_star_band_table(p_bands, p_levels, d_max=max(r["d"] for r in p_recs))
         display(p_band_tables[split])
 
@@ -769,3 +770,7 @@ if paper is not None:
                    for name, recs in beyond.items() if name != "dense"}
     display(Markdown(phase_scale.scale_takeaways(p_done, p_full, p_band_tables, id_tables, comparisons,
                                                  extra=beyond_text)))
+    p_claims = {name.rsplit(", ", 1)[1]: c for name, c in shown_claims.items() if name.startswith("paper")}
+    if p_claims:
+        display(Markdown(pc.claims_bullet(p_claims, name=f"paper protocol ({len(p_d)} of "
+                                          f"{len(p_setup.config.d_values)} d)", t_max=t_big)))

@@ -5,6 +5,7 @@ import pytest
 
 from dof_helpers import engine, thresholds, train
 from dof_helpers.chapters import phase_claims as pc, phase_transition as ch05
+from dof_helpers.engine.methods import curve_label
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -243,3 +244,16 @@ def test_settings_follow_the_records_partial_then_complete(tmp_path):
     assert ch05.refresh_settings(tmp_path, state="running")["state"] == "running"
     with pytest.raises(ValueError, match="state"):
         ch05.refresh_settings(tmp_path, state="done")
+
+
+def test_claims_bullet_reads_its_numbers_from_the_claims():
+    good = graded_records({("random_affine", 0): 0.0, ("burn_in", 4): 1.0, ("burn_in", 16): 2.0})
+    c = pc.claims(*thresholds.curve_tables(good, delta=0.34), above=0.3)
+    text = pc.claims_bullet({"train": c}, name="paper protocol", t_max=16)
+    assert text.startswith("- **The paper's claims, paper protocol**: train: claim 1 holds")
+    assert f"median band {c['median_octaves']:g} octaves" in text
+    assert f"rises {c['d_star_range_ratio'][curve_label('random_affine', 0)]:.0f}-fold" in text
+    assert f"{c['share_longest_beats_random']:.0%} of {len(c['high_levels'])} high levels" in text
+    bad = dict(c, holds_3=False, holds_3_beats_mid=False)
+    assert "claim 3 in its full form does not hold" in pc.claims_bullet({"test": bad}, name="x", t_max=16)
+    assert "its weak form does not hold" in pc.claims_bullet({"test": bad}, name="x", t_max=16)

@@ -238,3 +238,19 @@ def takeaways_markdown(claims_by_split: dict, *, t_max: int, top_margin: float, 
                "settings, and the coverage page of the book says which of the paper's figures this reproduces at "
                "which scale.")
     return "\n".join(out) + "\n"
+
+
+def claims_bullet(claims_by_split: dict, *, name: str, t_max: int) -> str:
+    """One markdown bullet: the three claims measured on another sweep (``name``, e.g. the
+    paper protocol), every number read from :func:`claims` (``claims_by_split``: split ->
+    its result). Plain CommonMark, like :func:`takeaways_markdown`."""
+    yes = lambda b: "holds" if b else "does not hold"  # noqa: E731
+    parts = []
+    for split, c in claims_by_split.items():
+        ratio = c["d_star_range_ratio"].get(curve_label("random_affine", 0), float("nan"))
+        parts.append(f"{split}: claim 1 {yes(c['holds_1'])} (median band {c['median_octaves']:g} octaves of d), "
+                     f"claim 2 {yes(c['holds_2'])} (d\\* of the random affine subspace rises {ratio:.0f}-fold), "
+                     f"claim 3 in its full form {yes(c['holds_3'])} (t = {t_max} beats random at "
+                     f"{c['share_longest_beats_random']:.0%} of {len(c['high_levels'])} high levels, d\\* falls "
+                     f"strictly with t at {c['share_ordered']:.0%}), its weak form {yes(c['holds_3_beats_mid'])}")
+    return f"- **The paper's claims, {name}**: " + "; ".join(parts) + "."
