@@ -352,9 +352,8 @@ for name, s in summary.items():  # delta follows each grid's number of seeds (al
         matched_bands[name], _ = taxonomy.threshold_bands(s["matched"], levels, delta=deltas[name], n_boot=n_boot,
                                                           band=d_star_band)
     print(f"{name}: delta = {deltas[name]:.2f} ({s['frame']['seed'].nunique()} seeds)")
-fig, axes = plt.subplots(1, len(summary), figsize=(5.4 * len(summary), 5.4), squeeze=False,
-                         layout="constrained")
-for ax, name in zip(axes[0], d_star):
+fig, axes = plotting.panel_grid(len(summary), panel_size=(5.4, 5.0), extra_height=0.8)
+for ax, name in zip(axes, d_star):
     curves, styles, shaded = {}, {}, {}
     for variant, tab, boot in (("", d_star[name], bands[name]),
                                (", compute-matched", matched_d_star.get(name), matched_bands.get(name))):
@@ -371,7 +370,7 @@ for ax, name in zip(axes[0], d_star):
                               level_label="training accuracy level")
     ax.set_title(name)
 entries = {}  # one legend for all panels, under them: every curve any panel drew
-for ax in axes[0]:
+for ax in axes:
     entries.update(zip(*reversed(ax.get_legend_handles_labels())))
     if ax.get_legend() is not None:
         ax.get_legend().remove()
@@ -604,9 +603,8 @@ for name, tabs in matched_tables.items():
 # left.
 
 # %% tags=["hide-input"]
-fig, axes = plt.subplots(1, len(grids), figsize=(5.2 * len(grids), 3.6), squeeze=False,
-                         layout="constrained")
-for ax, (name, g) in zip(axes[0], grids.items()):
+fig, axes = plotting.panel_grid(len(grids), panel_size=(5.2, 3.6))
+for ax, (name, g) in zip(axes, grids.items()):
     kf, layers = taxonomy.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(r["seed"] for r in g["pruning"]))
     plotting.layer_keep_curves(ax, kf, layers)
     ax.set_title(f"{name}: lottery ticket masks")
@@ -650,8 +648,16 @@ for name in shown:
 # $\log(D/d)$.
 
 # %% tags=["hide-input"]
+def grid_label(name):
+    """A shown grid's column name; a grid still being run says how many of its seeds it shows."""
+    info = committed_info.get(name.removeprefix("committed "))
+    if info is None or info["state"] == "complete":
+        return name.removeprefix("committed ")
+    return f"{info['tag']}, {len(info['seeds'])} of {len(info['seeds_planned'])} seeds"
+
+
 claims = claims06.claims_side_by_side(
-    {name.removeprefix("committed "): claims06.claims_table(summary[name], grids[name]) for name in shown})
+    {grid_label(name): claims06.claims_table(summary[name], grids[name]) for name in shown})
 for name in shown:
     print(f"{name}: full model {summary[name]['full']:.3f}, close means >= "
           f"{summary[name]['full'] - claims06.CLOSE_MARGIN:.3f}")

@@ -118,3 +118,19 @@ def test_lottery_spectrum_rows_draw_three_rows_with_one_legend_below():
     assert axes[0, 1].get_legend() is not None and axes[1, 0].get_legend() is None
     assert axes[0, 0].get_title() == "grid: as recorded"
     plt.close(fig)
+
+
+@pytest.mark.parametrize("n, shape", [(1, (1, 1)), (2, (1, 2)), (3, (2, 2)), (5, (3, 2))])
+def test_panel_grid_wraps_panels_into_rows_of_two_and_hides_the_spares(n, shape):
+    fig, axes = plotting.panel_grid(n, panel_size=(4, 3))
+    assert len(axes) == n and all(ax.get_visible() for ax in axes)
+    every = fig.get_axes()
+    assert len(every) == shape[0] * shape[1]
+    assert sum(not ax.get_visible() for ax in every) == shape[0] * shape[1] - n
+    assert tuple(fig.get_size_inches()) == pytest.approx((4 * shape[1], 3 * shape[0]))
+    plt.close(fig)
+
+
+def test_panel_grid_rejects_a_bad_count():
+    with pytest.raises(ValueError, match="n"):
+        plotting.panel_grid(0)

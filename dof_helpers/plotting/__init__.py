@@ -12,7 +12,7 @@ looks the same in every chapter.
 """
 from __future__ import annotations
 
-from .style import (HOUSE_RC, METHOD_COLORS, METHOD_LABELS, glue_figure, method_color,
+from .style import (HOUSE_RC, METHOD_COLORS, METHOD_LABELS, glue_figure, method_color, panel_grid,
                     method_label, min_text_px, save_figure, use_house_style)
 from .thresholds import (log2_dimension_axis, metric_curves, success_curves, success_heatmap,
                          threshold_curves)
@@ -22,7 +22,7 @@ from .theory import (THEORY_STYLES, estimates_with_references, hit_probability_c
                      image_grid, predicted_vs_simulated, projection_sketch)
 from .curvature import eigenvalue_profile, plane_contours, spectral_densities
 
-__all__ = ["HOUSE_RC", "METHOD_COLORS", "METHOD_LABELS", "glue_figure", "method_color",
+__all__ = ["HOUSE_RC", "METHOD_COLORS", "METHOD_LABELS", "glue_figure", "method_color", "panel_grid",
            "method_label", "min_text_px", "save_figure", "use_house_style", "log2_dimension_axis",
            "metric_curves", "success_curves", "success_heatmap", "threshold_curves",
            "accuracy_against_d", "compression_curves", "layer_keep_curves", "lottery_seed_curves",

@@ -134,3 +134,23 @@ def save_figure(fig, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, bbox_inches="tight")
     return path
+
+
+def panel_grid(n: int, *, panel_size: tuple = (5.4, 4.2), ncols: int = 2, extra_height: float = 0.0, **options):
+    """A figure of ``n`` panels wrapped into rows of at most ``ncols`` (constrained layout),
+    so that a figure with one panel per grid keeps a readable text size however many grids
+    there are; the spare axes of the last row are hidden. Returns ``(fig, axes)``, ``axes``
+    the ``n`` used axes in reading order. ``extra_height`` (inches) leaves room for a legend
+    under the panels; ``options`` go to :func:`matplotlib.pyplot.subplots` (e.g. ``sharey``)."""
+    import matplotlib.pyplot as plt
+    from ..validation import check_int
+    check_int("n", n, min_value=1)
+    check_int("ncols", ncols, min_value=1)
+    cols = min(n, ncols)
+    rows = -(-n // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_size[0] * cols, panel_size[1] * rows + extra_height),
+                             squeeze=False, layout="constrained", **options)
+    flat = list(axes.ravel())
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
