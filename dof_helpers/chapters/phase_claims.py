@@ -197,6 +197,11 @@ def dimension_zero_table(records, burn, metric: str = "train_acc", max_d: int = 
     return pd.DataFrame(rows).sort_values(["method", "t", "d"]).reset_index(drop=True)
 
 
+def _verdict(holds: bool) -> str:
+    """A claim's verdict in words, as the takeaways write it."""
+    return "holds" if holds else "does not hold"
+
+
 def takeaways_markdown(claims_by_split: dict, *, t_max: int, top_margin: float, local=None,
                        D: int | None = None) -> str:
     """The chapter's takeaways as markdown bullets, every number read from :func:`claims`
@@ -207,15 +212,14 @@ def takeaways_markdown(claims_by_split: dict, *, t_max: int, top_margin: float, 
     cs = list(claims_by_split.items())
     share = cs[0][1]["min_share"]
     med = max(c["median_octaves"] for _, c in cs)
-    yes = lambda b: "holds" if b else "does not hold"  # noqa: E731
     out = [f"- Training in a random affine or burn-in subspace behaves like a phase transition: at a fixed "
            f"accuracy, the share of successful runs climbs from at most 0.1 to at least 0.9 within a median "
            f"of {med:g} octaves of d (a factor of {2 ** med:g}; the grid steps by a factor of two), so the heat "
-           f"maps are nearly black and white. Claim 1 {yes(all(c['holds_1'] for _, c in cs))} at this scale."]
+           f"maps are nearly black and white. Claim 1 {_verdict(all(c['holds_1'] for _, c in cs))} at this scale."]
     ratios = [r for _, c in cs for r in c["d_star_range_ratio"].values() if math.isfinite(r)]
     out.append(f"- The dimension needed grows steeply with the accuracy asked for: between the lowest and the "
                f"highest level a curve reaches, its d\\* rises by a factor of {min(ratios):.0f} to "
-               f"{max(ratios):.0f}. Claim 2 {yes(all(c['holds_2'] for _, c in cs))}.")
+               f"{max(ratios):.0f}. Claim 2 {_verdict(all(c['holds_2'] for _, c in cs))}.")
     parts = []
     for split, c in cs:
         parts.append(f"{split}: the longest burn-in (t = {t_max}) needs a smaller d\\* than the random subspace "
@@ -226,8 +230,8 @@ def takeaways_markdown(claims_by_split: dict, *, t_max: int, top_margin: float, 
     out.append("- Burn-in moves the centre itself into the easier level sets (Figure 12). Above the longest "
                "burn-in's own accuracy, " + "; ".join(parts) + f". With one share threshold ({share:.0%} of the "
                f"levels) for both readings, claim 3 in its full form (monotone in t, ties counting against it) "
-               f"{yes(all(c['holds_3'] for _, c in cs))}; its weaker form, the longest burn-in beating the random "
-               f"subspace below the top levels, {yes(all(c['holds_3_beats_mid'] for _, c in cs))}. On a grid of "
+               f"{_verdict(all(c['holds_3'] for _, c in cs))}; its weaker form, the longest burn-in beating the random "
+               f"subspace below the top levels, {_verdict(all(c['holds_3_beats_mid'] for _, c in cs))}. On a grid of "
                f"factors of two, neighbouring burn-in times often need the same d.")
     if local is not None and D is not None and local["d_local / D"].notna().any():
         low = float(local["d_local / D"].min())
@@ -244,13 +248,12 @@ def claims_bullet(claims_by_split: dict, *, name: str, t_max: int) -> str:
     """One markdown bullet: the three claims measured on another sweep (``name``, e.g. the
     paper protocol), every number read from :func:`claims` (``claims_by_split``: split ->
     its result). Plain CommonMark, like :func:`takeaways_markdown`."""
-    yes = lambda b: "holds" if b else "does not hold"  # noqa: E731
     parts = []
     for split, c in claims_by_split.items():
         ratio = c["d_star_range_ratio"].get(curve_label("random_affine", 0), float("nan"))
-        parts.append(f"{split}: claim 1 {yes(c['holds_1'])} (median band {c['median_octaves']:g} octaves of d), "
-                     f"claim 2 {yes(c['holds_2'])} (d\\* of the random affine subspace rises {ratio:.0f}-fold), "
-                     f"claim 3 in its full form {yes(c['holds_3'])} (t = {t_max} beats random at "
+        parts.append(f"{split}: claim 1 {_verdict(c['holds_1'])} (median band {c['median_octaves']:g} octaves of d), "
+                     f"claim 2 {_verdict(c['holds_2'])} (d\\* of the random affine subspace rises {ratio:.0f}-fold), "
+                     f"claim 3 in its full form {_verdict(c['holds_3'])} (t = {t_max} beats random at "
                      f"{c['share_longest_beats_random']:.0%} of {len(c['high_levels'])} high levels, d\\* falls "
-                     f"strictly with t at {c['share_ordered']:.0%}), its weak form {yes(c['holds_3_beats_mid'])}")
+                     f"strictly with t at {c['share_ordered']:.0%}), its weak form {_verdict(c['holds_3_beats_mid'])}")
     return f"- **The paper's claims, {name}**: " + "; ".join(parts) + "."
