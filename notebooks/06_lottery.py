@@ -246,6 +246,16 @@ for ctag in rec06.COMMITTED_TAGS:
     print(rec06.committed_sentence(committed_info[ctag]))
     if show_committed and g is not None and tag != ctag:
         grids[f"committed {ctag}"] = g
+
+
+def grid_label(name):
+    """A shown grid's column name; a grid still being run says how many of its seeds it shows."""
+    info = committed_info.get(name.removeprefix("committed "))
+    if info is None or info["state"] == "complete":
+        return name.removeprefix("committed ")
+    return f"{info['tag']}, {len(info['seeds'])} of {len(info['seeds_planned'])} seeds"
+
+
 # the grids shown one by one in the tables below: the committed ones when shown, else this run
 shown = [n for n in grids if n.startswith("committed")] or [f"this run ({tag})"]
 # the complete grid the checks assert on: committed cpu-large when shown, else this run
@@ -294,7 +304,7 @@ for names, glue_name in (([n for n in grids if not n.startswith("committed")], "
         continue
     fig = plt.figure(figsize=(10, 10.4 * len(names)), layout="constrained")
     for sub, name in zip(np.atleast_1d(fig.subfigures(len(names), 1)), names):
-        plotting.lottery_spectrum_rows(sub, grids[name]["spectra"], summary[name], t=t, name=name)
+        plotting.lottery_spectrum_rows(sub, grids[name]["spectra"], summary[name], t=t, name=grid_label(name))
     if glue_name == "fig-spectrum-committed" or tag in rec06.COMMITTED_TAGS:
         save(fig, "fig10_11_spectrum_accuracy")
     plotting.glue_figure(glue_name, fig)
@@ -368,7 +378,7 @@ for ax, name in zip(axes, d_star):
             shaded[label] = (b["level"].to_numpy(), b["d_low"].to_numpy(), b["d_high"].to_numpy())
     plotting.threshold_curves(ax, curves, styles=styles, baseline=summary[name]["full"], bands=shaded,
                               level_label="training accuracy level")
-    ax.set_title(name)
+    ax.set_title(grid_label(name))
 entries = {}  # one legend for all panels, under them: every curve any panel drew
 for ax in axes:
     entries.update(zip(*reversed(ax.get_legend_handles_labels())))
@@ -426,7 +436,7 @@ for row, (name, s) in enumerate(summary.items()):
                                     chance=1 / ds.num_classes, ylabel=f"best {split} accuracy")
         handles, labels = ax.get_legend_handles_labels()
         ax.get_legend().remove()
-        ax.set_title(f"{name}: {split} accuracy")
+        ax.set_title(f"{grid_label(name)}: {split} accuracy")
 for ax in axes[:-1].ravel():
     ax.set_xlabel("")  # the shared x axis is labelled once, under the last row
 fig.legend(handles, labels, loc="outside lower center", ncol=3)  # one legend for all panels
@@ -559,7 +569,7 @@ for ax, (name, split) in zip(axes.ravel(), [(n, sp) for n in shown for sp in ("t
         plotting.accuracy_against_d(ax, curves, styles=styles, ylabel=f"best {split} accuracy",
                                     baseline=full_acc)
         ax.set_xlabel("training dimension $d$")
-    ax.set_title(f"{name}: {split} accuracy")
+    ax.set_title(f"{grid_label(name)}: {split} accuracy")
 if axes[0, 0].get_legend() is not None:
     handles, labels = axes[0, 0].get_legend_handles_labels()
     for ax in axes.ravel():
@@ -607,7 +617,7 @@ fig, axes = plotting.panel_grid(len(grids), panel_size=(5.2, 3.6))
 for ax, (name, g) in zip(axes, grids.items()):
     kf, layers = taxonomy.layer_keep_table(g["pruning"], "lottery_ticket", seed=min(r["seed"] for r in g["pruning"]))
     plotting.layer_keep_curves(ax, kf, layers)
-    ax.set_title(f"{name}: lottery ticket masks")
+    ax.set_title(f"{grid_label(name)}: lottery ticket masks")
 save(fig, "layer_collapse")
 plotting.glue_figure("fig-layer-collapse", fig)
 
@@ -648,14 +658,6 @@ for name in shown:
 # $\log(D/d)$.
 
 # %% tags=["hide-input"]
-def grid_label(name):
-    """A shown grid's column name; a grid still being run says how many of its seeds it shows."""
-    info = committed_info.get(name.removeprefix("committed "))
-    if info is None or info["state"] == "complete":
-        return name.removeprefix("committed ")
-    return f"{info['tag']}, {len(info['seeds'])} of {len(info['seeds_planned'])} seeds"
-
-
 claims = claims06.claims_side_by_side(
     {grid_label(name): claims06.claims_table(summary[name], grids[name]) for name in shown})
 for name in shown:

@@ -106,16 +106,18 @@ def test_lottery_seed_curves_one_legend_entry_per_seed_up_to_few_then_per_method
     assert list(d) == [1, 2, 4] and np.allclose(y, [0.51, 0.52, 0.54])
 
 
-def test_lottery_spectrum_rows_draw_three_rows_with_one_legend_below():
+@pytest.mark.parametrize("seeds", [[0, 1], list(range(5))])  # up to `few` seeds, and more than `few`
+def test_lottery_spectrum_rows_draw_three_rows_with_one_legend_below(seeds):
     plotting.use_house_style()
-    frame = _lottery_frame([0, 1])
+    frame = _lottery_frame(seeds)
     summary = {"raw": frame, "frame": frame, "raw_test": frame.rename(columns={"best_train_acc": "best_test_acc"}),
                "frame_test": frame.rename(columns={"best_train_acc": "best_test_acc"}), "full": 0.6, "full_test": 0.55}
-    spectra = [{"seed": s, "singular_values": [3.0, 2.0, 1.0, 0.5]} for s in (0, 1)]
+    spectra = [{"seed": s, "singular_values": [3.0, 2.0, 1.0, 0.5]} for s in seeds]
     fig = plt.figure(figsize=(8, 8), layout="constrained")
-    axes = plotting.lottery_spectrum_rows(fig, spectra, summary, t=8, name="grid")
+    axes = plotting.lottery_spectrum_rows(fig, spectra, summary, t=8, name="grid", few=4)
     assert axes.shape == (3, 2) and len(fig.legends) == 1
-    assert axes[0, 1].get_legend() is not None and axes[1, 0].get_legend() is None
+    # the spectra get a legend only while their seeds can be told apart
+    assert (axes[0, 1].get_legend() is not None) == (len(seeds) <= 4) and axes[1, 0].get_legend() is None
     assert axes[0, 0].get_title() == "grid: as recorded"
     plt.close(fig)
 

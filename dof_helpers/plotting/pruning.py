@@ -130,9 +130,7 @@ def lottery_spectrum_rows(fig, spectra: Sequence[Mapping], summary: Mapping, *, 
     handles, labels = axes[2, 1].get_legend_handles_labels()
     for ax in (axes[1, 0], axes[1, 1], axes[2, 0], axes[2, 1]):
         ax.get_legend().remove()
-    if len(spec) > few:
-        axes[0, 1].get_legend().remove()  # many seeds: a legend of spectra would tell nothing apart
-    else:
+    if len(spec) <= few:  # with more seeds a legend of spectra would tell nothing apart
         axes[0, 1].legend(title="spectrum", title_fontsize=8)
     fig.legend(handles, labels, loc="outside lower center", ncol=2, fontsize=8)
     return axes
