@@ -96,3 +96,43 @@ def test_re_entrant_and_released_on_an_exception(tmp_path):
     proc = _holder(tmp_path, then="")  # another process can take it now, and releases it
     proc.wait()
     assert proc.returncode == 0 and not path.exists()
+
+
+def _settings_of_a_running_driver(folder):
+    """A folder as a driver on another host leaves it mid-sweep: its lock and its settings."""
+    settings = {"state": "running", "completion": {"done": 3, "expected": 10},
+                "updated_utc": "2026-01-01T00:05:00+00:00"}
+    (folder / "settings.json").write_text(json.dumps(settings))
+    lock.lock_path(folder).write_text(json.dumps({"host": "node-17", "pid": 4242,
+                                                  "started": "2026-01-01T00:00:00+00:00"}))
+    return settings
+
+
+def test_status_while_a_driver_runs_reads_its_settings_instead_of_failing(tmp_path):
+    settings = _settings_of_a_running_driver(tmp_path)
+    refreshed = []
+    info = lock.refresh_or_read(tmp_path, tmp_path / "settings.json", lambda: refreshed.append(1))
+    assert not refreshed, "settings must not be rewritten while another driver holds the folder"
+    assert info["completion"] == settings["completion"] and info["state"] == "running"
+    assert info["driver"] == {"host": "node-17", "pid": 4242, "started": "2026-01-01T00:00:00+00:00"}
+    assert json.loads((tmp_path / "settings.json").read_text()) == settings
+    lock.lock_path(tmp_path).unlink()  # no driver: refreshed under the lock, which is then released
+    assert lock.refresh_or_read(tmp_path, tmp_path / "settings.json", lambda: {"state": "partial"}) == {
+        "state": "partial"}
+    assert not lock.lock_path(tmp_path).exists()
+
+
+def test_status_of_a_locked_folder_without_settings_still_names_the_driver(tmp_path):
+    _settings_of_a_running_driver(tmp_path)
+    (tmp_path / "settings.json").unlink()
+    with pytest.raises(engine.RecordsLocked, match="pid 4242"):
+        lock.refresh_or_read(tmp_path, tmp_path / "settings.json", lambda: {})
+
+
+def test_phase_transition_status_command_reports_a_running_sweep(tmp_path, capsys):
+    from dof_helpers.chapters import phase_transition
+    settings = _settings_of_a_running_driver(tmp_path)
+    (tmp_path / "settings.json").rename(tmp_path / phase_transition.SETTINGS_FILE)
+    assert phase_transition.main(["status", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["completion"] == settings["completion"] and out["driver"]["pid"] == 4242

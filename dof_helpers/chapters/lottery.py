@@ -25,7 +25,8 @@ import json
 import time
 from pathlib import Path
 
-from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
+from ..engine import (SweepConfig, add_executor_arguments, executor_from_args, records_lock, refresh_or_read,
+                      run_sweep)
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
 from ..validation import check_int
 from .common import STATES, DataSpec, chapter_parameters, utc_now, write_json
@@ -257,7 +258,8 @@ def main(argv=None) -> int:
 
     The settings file next to the records (``<tag>_settings.json``) is brought up to date
     after every record (:func:`refresh_settings`); ``--status`` only does that, for a grid
-    stopped from outside (refused while a driver holds the folder)."""
+    stopped from outside, or, while a driver runs, prints the settings that driver keeps
+    (:func:`~dof_helpers.engine.lock.refresh_or_read`)."""
     from ..engine import make_context
     from ..paths import repo_root
     parser = argparse.ArgumentParser(prog="python -m dof_helpers.chapters.lottery")
@@ -269,7 +271,8 @@ def main(argv=None) -> int:
                         help="run only these grids in this call (default: all), e.g. 'trajectory matched' while the "
                              "records --reuse-from would copy for 'subspaces' are still being written")
     parser.add_argument("--status", action="store_true",
-                        help="only bring the grid's settings file up to date with its records, then print them")
+                        help="only bring the grid's settings file up to date with its records, then print them "
+                             "(while a driver runs: the settings it keeps, and the driver)")
     add_executor_arguments(parser)
     args = parser.parse_args(argv)
     p = chapter_parameters(CHAPTER, args.preset)
@@ -281,9 +284,8 @@ def main(argv=None) -> int:
     refresh = lambda state=None: refresh_settings(settings, p, path, context, preset=args.preset,  # noqa: E731
                                                   state=state)
     if args.status:
-        with records_lock(directory):
-            info = refresh()
-        print(json.dumps({k: info[k] for k in ("state", "completion", "updated_utc")}, indent=1))
+        info = refresh_or_read(directory, settings, refresh)
+        print(json.dumps({k: info[k] for k in ("state", "completion", "updated_utc", "driver") if k in info}, indent=1))
         return 0
     t0, started = time.perf_counter(), utc_now()
     before = sum(1 for _ in open(path)) if path.exists() else 0

@@ -20,7 +20,8 @@ import json
 import time
 from pathlib import Path
 
-from ..engine import SweepConfig, add_executor_arguments, executor_from_args, records_lock, run_sweep
+from ..engine import (SweepConfig, add_executor_arguments, executor_from_args, records_lock, refresh_or_read,
+                      run_sweep)
 from ..validation import check_choice, check_float
 from .common import STATES, DataSpec, chapter_parameters, host_description, read_settings, utc_now, write_json
 
@@ -291,14 +292,15 @@ def main(argv=None) -> int:
     add_executor_arguments(run)
     figs = sub.add_parser("figures", help="draw the figures of a results folder into it (PNG)")
     figs.add_argument("folder")
-    status = sub.add_parser("status", help="bring a stopped folder's settings up to date with its records "
-                                           "(refused while a driver holds the folder)")
+    status = sub.add_parser("status", help="bring a stopped folder's settings up to date with its records; "
+                                           "while a driver runs, print the settings it keeps (and the driver)")
     status.add_argument("folder")
     args = parser.parse_args(argv)
     if args.command == "status":
-        with records_lock(args.folder):
-            settings = refresh_settings(args.folder)
-        print(json.dumps({k: settings[k] for k in ("state", "completion", "updated_utc")}, indent=1))
+        settings = refresh_or_read(args.folder, Path(args.folder) / SETTINGS_FILE,
+                                   lambda: refresh_settings(args.folder))
+        print(json.dumps({k: settings[k] for k in ("state", "completion", "updated_utc", "driver") if k in settings},
+                         indent=1))
     elif args.command == "figures":
         for path in save_result_figures(args.folder):
             print(f"wrote {path}")

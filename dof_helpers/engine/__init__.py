@@ -23,7 +23,7 @@ from .executors import InProcess
 from .keys import Context, make_context, model_fingerprint, run_key, run_rng, seed_keys
 from .methods import (AT_STEP_T, METHODS, NESTED_METHODS, PRUNING_METHODS, SUBSPACE_METHODS, TABLE1_METHODS,
                       curve_label, family)
-from .lock import LOCK_NAME, RecordsLocked, records_lock
+from .lock import LOCK_NAME, RecordsLocked, records_lock, refresh_or_read
 from .sweep import check_records_file, plan_runs, run_sweep, train_run
 
 __all__ = ["SweepConfig", "InProcess", "Context", "make_context", "model_fingerprint", "run_key", "run_rng",
@@ -31,4 +31,4 @@ __all__ = ["SweepConfig", "InProcess", "Context", "make_context", "model_fingerp
            "TABLE1_METHODS", "curve_label", "family", "check_records_file", "plan_runs", "run_sweep", "train_run",
            # many processes (issue 14)
            "Dask", "executor_from", "executor_from_args", "add_executor_arguments", "LOCK_NAME", "RecordsLocked",
-           "records_lock"]
+           "records_lock", "refresh_or_read"]

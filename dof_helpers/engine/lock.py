@@ -251,3 +251,22 @@ def held(folder) -> bool:
     """Whether this process holds the lock of ``folder``."""
     entry = _held.get(str(lock_path(folder).resolve()))
     return entry is not None and entry[2] == os.getpid()
+
+
+def refresh_or_read(folder, settings_path, refresh) -> dict:
+    """What a driver's ``--status`` reports: ``refresh()`` (which brings the folder's settings
+    file up to date with its records) under the folder's lock; or, while another live driver
+    holds the lock, the settings file as that driver keeps it (it rewrites it after every
+    record, so it is at most one run behind), read only, with ``driver``: the holder's host,
+    pid and start time. Raises :class:`RecordsLocked` if the folder is locked and has no
+    settings file to read."""
+    try:
+        with records_lock(folder):
+            return refresh()
+    except RecordsLocked as err:
+        try:
+            info = json.loads(Path(settings_path).read_text())
+        except (OSError, ValueError):
+            raise err from None
+        info["driver"] = {k: err.holder.get(k) for k in ("host", "pid", "started")}
+        return info
