@@ -52,8 +52,8 @@ COVERAGE = (
      "Gauss-Newton matrix at the optimum (the paper's view) and by the Gauss-Newton model at w_0"),
     ("Figures 10-11", "lottery-subspace spectra and raw accuracies", "partial", "06_lottery",
      ("06_lottery:cpu-large", "06_lottery:paper", "06_lottery:paper-cifar10"),
-     "Fashion-MNIST, train and test accuracy, at the paper's protocol as a background job committed as it goes "
-     "(the presets column says how far); MNIST, CIFAR-10/100 need TFDS"),
+     "Fashion-MNIST, train and test accuracy, at the paper's protocol, run on a CPU as a resumable "
+     "background job (the presets column gives how much of it is committed); MNIST, CIFAR-10/100 need TFDS"),
     ("Figure 12", "accuracy from d = 0 (the centre itself)", "yes", "05_phase_transition",
      ("05_phase_transition:cpu-large",), "Fashion-MNIST"),
     ("Table 2", "epochs per dataset and model", "yes", "01_baselines", ("01_baselines:paper",),
