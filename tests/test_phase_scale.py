@@ -113,3 +113,21 @@ def test_peak_and_fall_and_comparisons_under_other_labels():
     table = phase_scale.basis_comparison(recs, other, labels=("Adam 0.05", "Adam 0.01"))
     assert "Adam 0.01 - Adam 0.05" in table.columns and table.iloc[0]["d"] == 20490
     assert "Adam 0.01 minus Adam 0.05, is +0.4450" in phase_scale.basis_summary(table)
+
+
+def test_differing_cells_counts_what_basis_summary_reports():
+    same = [_rec("random_affine", 0, 64, s, 0.70 + 0.01 * s) for s in range(4)]
+    shifted = [_rec("random_affine", 0, 64, s, 0.90 + 0.01 * s) for s in range(4)]
+    close = [_rec("random_affine", 0, 512, s, 0.80 + 0.01 * (s % 2)) for s in range(4)]
+    close_b = [_rec("random_affine", 0, 512, s, 0.801 + 0.01 * ((s + 1) % 2)) for s in range(4)]
+    table = phase_scale.basis_comparison(same + close, shifted + close_b)
+    cells = phase_scale.differing_cells(table)
+    assert cells["cells"] == 2 and cells["differ"] == 1 and cells["differ_bonferroni"] == 1
+    assert cells["largest"] == pytest.approx(0.2, abs=1e-4) and cells["largest_at"] == ("random affine", 64)
+    assert cells["column"] == "fastfood - dense"
+    text = phase_scale.basis_summary(table)
+    assert "Of the 2 cells with runs of both, 1 differ" in text and "+0.2000" in text
+    empty = phase_scale.differing_cells(phase_scale.basis_comparison(same, []))
+    assert empty["cells"] == 0 and empty["differ"] == 0 and math.isnan(empty["largest"])
+    with pytest.raises(ValueError, match="alpha"):
+        phase_scale.differing_cells(table, alpha=1.5)

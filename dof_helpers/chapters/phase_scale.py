@@ -158,26 +158,45 @@ def intrinsic_dimension_table(tables: dict):
     return out.fillna("not run")
 
 
+def differing_cells(comparison, alpha: float = 0.05) -> dict:
+    """What a :func:`basis_comparison` table says, counted: ``cells`` (curve, d) compared,
+    ``differ`` of them at Welch p < ``alpha``, ``differ_bonferroni`` at p < alpha / cells, the
+    ``largest`` difference in mean best accuracy by absolute value (signed; NaN with no cell),
+    ``largest_at`` its (curve, d), ``largest_p`` its p-value, ``mean`` of all differences and the
+    difference ``column`` ("<second> - <first>")."""
+    from ..validation import check_float
+    alpha = check_float("alpha", alpha, min_value=0.0, max_value=1.0, open_min=True, open_max=True)
+    out = {"cells": 0, "differ": 0, "differ_bonferroni": 0, "largest": float("nan"), "largest_at": None,
+           "largest_p": float("nan"), "mean": float("nan"), "column": None}
+    if comparison is None or not len(comparison):
+        return out
+    n = len(comparison)
+    p = comparison["Welch p"].astype(float).to_numpy()
+    column = next(c for c in comparison.columns if " - " in c)
+    diff = comparison[column].astype(float).to_numpy()
+    i = int(np.argmax(np.abs(diff)))
+    row = comparison.iloc[i]
+    out.update(cells=n, differ=int(np.sum(p < alpha)), differ_bonferroni=int(np.sum(p < alpha / n)),
+               largest=float(diff[i]), largest_at=(row["curve"], int(row["d"])), largest_p=float(p[i]),
+               mean=float(diff.mean()), column=column)
+    return out
+
+
 def basis_summary(comparison, alpha: float = 0.05) -> str:
     """Markdown: what :func:`basis_comparison` says, cell by cell -- how many (curve, d) cells
     differ at Welch p < ``alpha`` (and after a Bonferroni correction over the cells), and the
-    largest difference."""
-    if comparison is None or not len(comparison):
+    largest difference (counted by :func:`differing_cells`)."""
+    c = differing_cells(comparison, alpha)
+    if not c["cells"]:
         return "No (curve, d) cell holds runs of both yet."
-    n = len(comparison)
-    p = comparison["Welch p"].astype(float)
-    diff_col = next(c for c in comparison.columns if " - " in c)
-    second, first = diff_col.split(" - ")
-    diff = comparison[diff_col].astype(float)
-    k = int(np.sum(p < alpha))
-    kb = int(np.sum(p < alpha / n))
-    i = int(np.argmax(np.abs(diff.to_numpy())))
-    row = comparison.iloc[i]
+    n = c["cells"]
+    second, first = c["column"].split(" - ")
+    curve, d = c["largest_at"]
     cells = "cell" if n == 1 else "cells"
-    return (f"Of the {n} {cells} with runs of both, {k} differ at p < {alpha} (Welch's test), "
-            f"{kb} after a Bonferroni correction for {n} comparisons. The largest difference in mean best "
-            f"accuracy, {second} minus {first}, is {row[diff_col]:+.4f} ({row['curve']}, d = {int(row['d']):,}, "
-            f"p = {row['Welch p']:.3f}); the mean of all {n} differences is {diff.mean():+.4f}.")
+    return (f"Of the {n} {cells} with runs of both, {c['differ']} differ at p < {alpha} (Welch's test), "
+            f"{c['differ_bonferroni']} after a Bonferroni correction for {n} comparisons. The largest difference "
+            f"in mean best accuracy, {second} minus {first}, is {c['largest']:+.4f} ({curve}, d = {d:,}, "
+            f"p = {c['largest_p']:.3f}); the mean of all {n} differences is {c['mean']:+.4f}.")
 
 
 def scale_takeaways(done: dict, full: dict, band_tables: dict, id_tables: dict, comparisons: dict,
