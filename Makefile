@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FMNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: book test venv data notebooks html refs check clean benchmark benchmark-curvature gpu-check help chromium browser-check lint
+.PHONY: book test venv data notebooks html refs check clean benchmark benchmark-curvature isa-numerics gpu-check help chromium browser-check lint
 
 help:
 	@echo "make book       build the whole book (installs, fetches data, runs every chapter)"
@@ -18,6 +18,7 @@ help:
 	@echo "make refs       re-execute the nbval references (tests/notebooks) at the ci preset"
 	@echo "make benchmark  measure the speed and memory ratios of benchmarks/ (writes them to the status page)"
 	@echo "make benchmark-curvature  the cost of chapter 07's curvature computations at Conv-2 size (~18 min)"
+	@echo "make isa-numerics  one seed's runs on every XLA CPU target this CPU has: where same seed, same numbers holds (~5 min)"
 	@echo "make gpu-check  on a GPU machine (< 10 min): CUDA jax, engine tests, step and vmap timings (DRY=1: on a CPU)"
 	@echo "make html       build the HTML from the executed notebooks (executes nothing)"
 	@echo "make browser-check  build the HTML, load every page in headless Chromium, fail on raw TeX,"
@@ -102,6 +103,9 @@ benchmark: venv
 	$(PY) benchmarks/linearised_step.py --out book/_generated/linearised_step.txt
 
 # ~18 min on 2 quiet cores: the exact Gauss-Newton matrix of Conv-2 and its eigh (chapter 07's costs)
+isa-numerics: venv data
+	$(PY) benchmarks/isa_numerics.py --out book/_generated/isa_numerics.txt
+
 benchmark-curvature: venv
 	OPENBLAS_NUM_THREADS=1 $(PY) benchmarks/curvature_cost.py --predict --out book/_generated/curvature_cost.txt
 

@@ -134,3 +134,28 @@ def test_a_reused_record_whose_fields_disagree_with_its_key_is_refused(ds, tmp_p
     records.append_record(source, bad)
     with pytest.raises(ValueError, match="reuse_from.*'d'"):
         engine.run_sweep(CONFIG, TinyMLP(), ds, tmp_path / "b" / "r.jsonl", progress=False, reuse_from=[source])
+
+
+def test_every_record_says_where_it_was_computed_and_that_is_not_part_of_its_key(ds, tmp_path, monkeypatch):
+    """Same seed, same numbers holds on one instruction set; a record says which it came from."""
+    import jax
+
+    from dof_helpers.engine import platform
+    recs = engine.run_sweep(CONFIG, TinyMLP(), ds, tmp_path / "r.jsonl", progress=False)
+    info = platform.platform_info()
+    assert all(r["platform"] == info for r in recs)
+    assert {"jax", "jaxlib", "backend", "device_kind", "cpu", "cpu_isa", "xla_flags"} <= set(info)
+    assert info["backend"] == jax.default_backend() and info["jax"] == jax.__version__
+    # another machine: the same keys, so committed records stay reusable there
+    ctx = engine.make_context(TinyMLP(), ds)
+    monkeypatch.setattr(platform, "platform_info", lambda: dict(info, cpu_isa="avx512f"))
+    assert [r["key"] for r in engine.plan_runs(CONFIG, ctx)] == [r["key"] for r in recs]
+
+
+@pytest.mark.parametrize("flags, isa", [("fpu sse sse2 sse4_2 avx avx2 fma", "avx2"),
+                                        ("sse4_2 avx avx512f avx512bw avx2", "avx512f"),
+                                        ("sse sse2 sse4_1 sse4_2", "sse4_2"), ("neon asimd", "unknown"),
+                                        ("", "unknown")])
+def test_cpu_isa_is_the_widest_vector_extension_listed(flags, isa):
+    from dof_helpers.engine import platform
+    assert platform.cpu_isa(flags) == isa

@@ -2,8 +2,9 @@
 
 Each function returns tidy records: the run's identifying fields, its key, the
 context's identity (model and data names and fingerprints), D and d, the per-epoch and
-best metrics (:func:`train.best_metrics`), ``status`` ("ok", "diverged", "error") and
-``wall_time``.
+best metrics (:func:`train.best_metrics`), ``status`` ("ok", "diverged", "error"),
+``wall_time`` and ``platform`` (:func:`engine.platform.platform_info`: where the numbers were
+computed, not part of the key).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .. import optim
 from ..pruning import (apply_mask, collapsed_layers, layer_keep_fractions, mask_count, masked_optimizer,
                        n_kept)
 from ..train import train_full, train_subspace
+from . import platform
 from .keys import run_rng
 from .methods import LOTTERY_SUBSPACES, family
 
@@ -23,6 +25,7 @@ def _record(context, run, metrics, D, wall_time, **extra) -> dict:
     rec.update(metrics)
     rec.update(extra)
     rec["D"], rec["wall_time"] = D, wall_time
+    rec["platform"] = platform.platform_info()  # where it was computed; not part of the key
     return rec
 
 
