@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .paths import repo_root
+from .paths import repo_root, runs_dir
 
 KERNEL = "python3"
 
@@ -125,6 +125,7 @@ def execute(source: Path, output: Path | None = None, preset: str | None = None,
         raise ValueError(f"unknown parameter(s) {unknown} for {source.stem}; accepted values: {known}")
     output = Path(output) if output else source.with_suffix(".ipynb")
     output.parent.mkdir(parents=True, exist_ok=True)
+    found = count_records(runs_dir(source.stem))  # runs with these keys are reused, not trained
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="dof_runner_") as tmp:
         tmp_in = Path(tmp) / f"{source.stem}.ipynb"  # outside the book's tree, so a build never sees it
@@ -135,7 +136,8 @@ def execute(source: Path, output: Path | None = None, preset: str | None = None,
     executed = nbformat.read(output, as_version=4)
     executed.metadata.setdefault("dof", {})
     executed.metadata["dof"].update({"source": source.name, "preset": preset or "default",
-                                     "parameters": params, "wall_s": round(time.time() - start, 1)})
+                                     "parameters": params, "wall_s": round(time.time() - start, 1),
+                                     "records_at_start": found})
     nbformat.write(executed, output)
     return output
 
@@ -163,16 +165,25 @@ def check_pair(source: Path, executed: Path | None = None) -> list[str]:
     return problems
 
 
+def count_records(folder: Path) -> int:
+    """Complete run records in the JSON-lines files under ``folder`` (0 if it does not exist)."""
+    from .records import load_records
+    folder = Path(folder)
+    return sum(len(load_records(p)) for p in sorted(folder.rglob("*.jsonl"))) if folder.is_dir() else 0
+
+
 def status_table(root: Path | None = None) -> str:
-    """Markdown table of each chapter's execution time and preset, from notebook metadata."""
+    """Markdown table of each chapter's execution time, preset and the run records it found in
+    ``runs/<chapter>`` when it started (:func:`count_records`: runs with those keys were reused,
+    so the time is below a first execution's), from notebook metadata."""
     import nbformat
 
     root = root or repo_root()
-    rows = ["| chapter | preset | executed in (s) | state |", "|---|---|---:|---|"]
+    rows = ["| chapter | preset | executed in (s) | run records found at start | state |", "|---|---|---:|---:|---|"]
     for src in chapter_sources(root):
         nbp = src.with_suffix(".ipynb")
         if not nbp.exists():
-            rows.append(f"| {src.stem} | - | - | not executed |")
+            rows.append(f"| {src.stem} | - | - | - | not executed |")
             continue
         nb = nbformat.read(nbp, as_version=4)
         meta = nb.metadata.get("dof", {})
@@ -180,7 +191,9 @@ def status_table(root: Path | None = None) -> str:
         wall = meta.get("wall_s", pm_meta.get("duration"))
         state = "ok" if not check_pair(src, nbp) else "out of date"
         wall_s = f"{wall:.1f}" if isinstance(wall, (int, float)) else "-"
-        rows.append(f"| {src.stem} | {meta.get('preset', '-')} | {wall_s} | {state} |")
+        found = meta.get("records_at_start")
+        found = "not recorded" if found is None else f"{found}, reusable by key" if found else "0"
+        rows.append(f"| {src.stem} | {meta.get('preset', '-')} | {wall_s} | {found} | {state} |")
     return "\n".join(rows) + "\n"
 
 

@@ -117,3 +117,28 @@ def test_coverage_table_names_existing_presets_and_every_paper_figure():
     assert "Table 1" in items and "Table 2" in items
     assert {row[2] for row in coverage.COVERAGE} <= {"yes", "partial", "no"}
     assert coverage.coverage_markdown().count("\n") == len(coverage.COVERAGE) + 2
+
+
+def test_status_table_says_how_many_run_records_an_execution_found(tmp_path):
+    """A chapter that finds its runs' records reuses them and runs faster than a first execution:
+    the status table must say so, not report its time as the chapter's cost."""
+    from dof_helpers import records
+    runs = tmp_path / "runs" / "01_demo"
+    records.append_record(runs / "a.jsonl", {"key": "k1"})
+    records.append_record(runs / "sub" / "b.jsonl", {"key": "k2"})
+    records.append_record(runs / "sub" / "b.jsonl", {"key": "k3"})
+    (runs / "notes.txt").write_text("not records")
+    assert runner.count_records(runs) == 3
+    assert runner.count_records(tmp_path / "nothing_here") == 0
+    (tmp_path / "notebooks").mkdir()
+    src = tmp_path / "notebooks" / "01_demo.py"
+    src.write_text("# %%\nx = 1\n")
+    nb = runner.notebook_from_source(src)
+    for found, shown in ((3, "3, reusable by key"), (0, "0")):
+        nb.metadata["dof"] = {"preset": "default", "wall_s": 12.5, "records_at_start": found}
+        nbformat.write(nb, src.with_suffix(".ipynb"))
+        row = runner.status_table(tmp_path).splitlines()[-1]
+        assert row == f"| 01_demo | default | 12.5 | {shown} | ok |"
+    nb.metadata["dof"] = {"preset": "default", "wall_s": 12.5}  # executed before the count existed
+    nbformat.write(nb, src.with_suffix(".ipynb"))
+    assert runner.status_table(tmp_path).splitlines()[-1] == "| 01_demo | default | 12.5 | not recorded | ok |"
