@@ -205,6 +205,13 @@ print(f"baseline (lr = {best_lr:g}): best train accuracy {full_train_acc:.3f}, "
 # Appendix A.4. Its best training accuracy is the dashed "full model" line drawn on the
 # phase diagrams of the later chapters (which train their own baseline at their own
 # settings, so that the comparison is always like for like).
+#
+# Run again on the same machine, this cell prints the same digits. On another machine the
+# third decimal can move: XLA compiles for the processor's vector width, and a different
+# width rounds differently, which a thousand training steps amplify. For the same run, this
+# chapter's committed twin in chapter 05's paper folder was trained on another machine and
+# differs in that digit. {doc}`../book/reproducing` measures the effect (*Same seed, same
+# numbers: where it holds*).
 
 # %% [markdown]
 # ## Checks

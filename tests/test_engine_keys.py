@@ -159,3 +159,17 @@ def test_every_record_says_where_it_was_computed_and_that_is_not_part_of_its_key
 def test_cpu_isa_is_the_widest_vector_extension_listed(flags, isa):
     from dof_helpers.engine import platform
     assert platform.cpu_isa(flags) == isa
+
+
+def test_model_fingerprint_is_the_same_in_a_notebook_a_terminal_and_a_log(ds, monkeypatch):
+    """jax colours a printed jaxpr in Jupyter and on a terminal (ANSI escapes) but not when stdout
+    goes to a file: the fingerprint, and so every run key, must not see the difference, or a
+    sweep started under nohup could not be resumed from a terminal or a notebook."""
+    import jax
+    from jax._src import pretty_printer
+
+    plain = engine.make_context(TinyMLP(), ds).model_fingerprint
+    monkeypatch.setattr(pretty_printer, "CAN_USE_COLOR", True)  # what Jupyter or a terminal sets
+    closed = jax.make_jaxpr(lambda x: x * 2.0)(1.0)
+    assert "\x1b[" in str(closed), "colour did not switch on: the test would prove nothing"
+    assert engine.make_context(TinyMLP(), ds).model_fingerprint == plain

@@ -69,7 +69,8 @@ def model_fingerprint(model, input_shape) -> str:
     """A hash of the model's class, module configuration, parameter shapes and computation.
 
     The computation is the jaxpr of ``model.apply`` on one example of ``input_shape``
-    (abstract: nothing is run), so two models that differ only in code -- another
+    (abstract: nothing is run; printed without colour, so the same in a notebook, on a terminal
+    and in a log), so two models that differ only in code -- another
     activation, another layer order -- get different fingerprints even when their
     configuration and parameter shapes agree. Objects with their own ``fingerprint()``
     (e.g. a linearised model, whose expansion point is data) add it.
@@ -79,7 +80,9 @@ def model_fingerprint(model, input_shape) -> str:
     shapes = [(jax.tree_util.keystr(p), tuple(x.shape), str(x.dtype))
               for p, x in jax.tree_util.tree_flatten_with_path(params)[0]]
     x = jax.ShapeDtypeStruct((1,) + tuple(input_shape), jnp.float32)
-    jaxpr = str(jax.make_jaxpr(lambda p, xb: model.apply({"params": p}, xb))(params, x))
+    # printed without colour: jax colours a jaxpr in Jupyter and on a terminal, and ANSI escapes
+    # in the hash would give one model other run keys in a notebook than in a logged sweep
+    jaxpr = jax.make_jaxpr(lambda p, xb: model.apply({"params": p}, xb))(params, x).jaxpr.pretty_print(use_color=False)
     own = model.fingerprint() if callable(getattr(model, "fingerprint", None)) else None
     return _sha({"class": f"{type(model).__module__}.{type(model).__qualname__}",
                  "config": _ADDRESS.sub("0x", repr(model)), "shapes": shapes,

@@ -90,7 +90,8 @@ def check_records_file(path, context: Context) -> None:
                 raise ValueError(
                     f"{path} holds records of {kind} {name!r} with fingerprint {rec.get(field)!r}, but this sweep's "
                     f"{kind} {name!r} has fingerprint {fp!r}: a different {kind} under the same name. Use another "
-                    f"records file (or give the {kind} another name) instead of mixing the two.")
+                    f"records file (or give the {kind} another name) instead of mixing the two. A file under "
+                    f"runs/ is only a cache of live runs: deleting it retrains them.")
 
 
 def check_reuse_from(sources, records_path=None) -> list[Path]:
