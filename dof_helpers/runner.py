@@ -179,7 +179,7 @@ def status_table(root: Path | None = None) -> str:
     import nbformat
 
     root = root or repo_root()
-    rows = ["| chapter | preset | executed in (s) | run records found at start | state |", "|---|---|---:|---:|---|"]
+    rows = ["| chapter | preset | executed in (s) | run records in runs/ at start | state |", "|---|---|---:|---:|---|"]
     for src in chapter_sources(root):
         nbp = src.with_suffix(".ipynb")
         if not nbp.exists():
@@ -192,7 +192,7 @@ def status_table(root: Path | None = None) -> str:
         state = "ok" if not check_pair(src, nbp) else "out of date"
         wall_s = f"{wall:.1f}" if isinstance(wall, (int, float)) else "-"
         found = meta.get("records_at_start")
-        found = "not recorded" if found is None else f"{found}, reusable by key" if found else "0"
+        found = "not recorded" if found is None else str(found)
         rows.append(f"| {src.stem} | {meta.get('preset', '-')} | {wall_s} | {found} | {state} |")
     return "\n".join(rows) + "\n"
 

@@ -134,7 +134,7 @@ def test_status_table_says_how_many_run_records_an_execution_found(tmp_path):
     src = tmp_path / "notebooks" / "01_demo.py"
     src.write_text("# %%\nx = 1\n")
     nb = runner.notebook_from_source(src)
-    for found, shown in ((3, "3, reusable by key"), (0, "0")):
+    for found, shown in ((3, "3"), (0, "0")):
         nb.metadata["dof"] = {"preset": "default", "wall_s": 12.5, "records_at_start": found}
         nbformat.write(nb, src.with_suffix(".ipynb"))
         row = runner.status_table(tmp_path).splitlines()[-1]
