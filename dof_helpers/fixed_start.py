@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import jax
 
-from .linearised import check_model_and_point, model_fingerprint, params_hash
+from .linearised import check_model_and_point, params_hash, wrapped_identity
 
 
 class FixedStart:
@@ -46,7 +46,7 @@ class FixedStart:
 
     def fingerprint(self) -> str:
         """``fixed_start(<wrapped fingerprint>; w_0=<content hash>)``."""
-        return f"fixed_start({model_fingerprint(self.model)}; w_0={self._hash})"
+        return f"fixed_start({wrapped_identity(self.model)}; w_0={self._hash})"
 
     def __repr__(self):
         return f"FixedStart({self.model!r}, w_0={self._hash})"

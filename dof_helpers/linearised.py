@@ -135,8 +135,10 @@ def params_hash(params) -> str:
     return h.hexdigest()[:16]
 
 
-def model_fingerprint(model) -> str:
-    """``model.fingerprint()`` if it has one, else its class path and ``repr`` (Flax modules)."""
+def wrapped_identity(model) -> str:
+    """The identity of a model that :class:`Linearised` or :class:`fixed_start.FixedStart` wraps,
+    inside their own ``fingerprint()`` (to which :func:`engine.keys.model_fingerprint` adds the
+    computation): ``model.fingerprint()`` if it has one, else its class path and ``repr``."""
     fp = getattr(model, "fingerprint", None)
     if callable(fp):
         return str(fp())
@@ -185,7 +187,7 @@ class Linearised:
 
     def fingerprint(self) -> str:
         """Determines the outputs: ``linearised(<base fingerprint>; w_opt=<content hash>)``."""
-        return f"linearised({model_fingerprint(self.model)}; w_opt={self._hash})"
+        return f"linearised({wrapped_identity(self.model)}; w_opt={self._hash})"
 
     def __repr__(self):
         return f"Linearised({type(self.model).__name__}, w_opt={self._hash}, tangent={self.tangent!r})"
