@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))  # this checkout's dof_helpers
 
 from _report import Report  # noqa: E402
 
-#: XLA's --xla_cpu_max_isa values, narrowest first, and the CPU flag each needs
-TARGETS = (("SSE4_2", "sse4_2"), ("AVX", "avx"), ("AVX2", "avx2"), ("AVX512", "avx512f"))
+#: XLA's --xla_cpu_max_isa value for each vector extension of :data:`engine.platform.ISA_ORDER`
+XLA_ISA = {"avx512f": "AVX512", "avx2": "AVX2", "avx": "AVX", "sse4_2": "SSE4_2"}
 PAPER_FOLDER = ROOT / "results/05_phase_transition/paper"
 
 
@@ -91,18 +91,19 @@ def main(argv=None) -> int:
     if args.worker:
         worker(args.paper)
         return 0
-    from dof_helpers.engine.platform import _cpuinfo
-    cpu_name, flags = _cpuinfo()
-    have = set(flags.split())
+    from dof_helpers.engine.platform import ISA_ORDER, platform_info
+    here = platform_info()
     report = Report()
-    report.header("Same seed, same numbers: one run on several XLA CPU targets", extra=cpu_name or "CPU unknown")
+    report.header("Same seed, same numbers: one run on several XLA CPU targets", extra=here["cpu"])
     paper = not args.quick
-    targets = [("default", None), ("default, again", None)]
-    targets += [(f"max ISA {isa}", isa) for isa, flag in reversed(TARGETS) if flag in have]
+    # an x86 CPU with one extension of ISA_ORDER has every narrower one too
+    narrower = ISA_ORDER[ISA_ORDER.index(here["cpu_isa"]):] if here["cpu_isa"] in ISA_ORDER else ()
+    targets = [("default", None), ("default, again", None)] + [(f"max ISA {XLA_ISA[i]}", XLA_ISA[i]) for i in narrower]
     results = {label: run_worker(isa, paper) for label, isa in targets}
-    report(f"widest vector extension of this CPU: {results['default']['platform']['cpu_isa']}")
+    report(f"widest vector extension of this CPU: {here['cpu_isa']}")
     report("each row: one fresh process, seed 0")
     base = results["default"]
+    committed = committed_paper_baseline() if paper else None
     for what in [k for k in base if k != "platform"]:
         report("")
         report(f"## {what}")
@@ -110,16 +111,16 @@ def main(argv=None) -> int:
         keys = sorted({m["key"] for _, m in rows})
         report(f"run key of every row: {', '.join(keys)}" + ("" if len(keys) == 1 else "  (NOT one run: keys differ)"))
         report(f"{'XLA target':<18} {'train acc':>10} {'test acc':>9} {'train loss':>11}   max |diff| vs default")
-        if what.startswith("full, paper") and (committed := committed_paper_baseline()):
-            rows.append(("committed record", committed))
+        beside = committed if what.startswith("full, paper") else None
+        if beside:
+            rows.append(("committed record", beside))
         for label, m in rows:
             diff = max(abs(m[k] - base[what][k]) for k in ("train_acc", "test_acc", "train_loss"))
             same = "0 (bit for bit)" if diff == 0 else f"{diff:.2e}"
             report(f"{label:<18} {m['train_acc']:>10.6f} {m['test_acc']:>9.4f} {m['train_loss']:>11.8f}   {same}")
-        if what.startswith("full, paper") and committed_paper_baseline():
-            c = committed_paper_baseline()
+        if beside:
             report(f"(committed record: {PAPER_FOLDER.relative_to(ROOT) / 'baseline.jsonl'},")
-            report(f" key {c['key']}, platform {c['platform']})")
+            report(f" key {beside['key']}, platform {beside['platform']})")
     report.load("at the end")
     report.save(args.out)
     return 0

@@ -125,7 +125,7 @@ def execute(source: Path, output: Path | None = None, preset: str | None = None,
         raise ValueError(f"unknown parameter(s) {unknown} for {source.stem}; accepted values: {known}")
     output = Path(output) if output else source.with_suffix(".ipynb")
     output.parent.mkdir(parents=True, exist_ok=True)
-    found = count_records(runs_dir(source.stem))  # runs with these keys are reused, not trained
+    found = count_records(runs_dir(source.stem))  # those whose key matches a run are reused, not trained
     start = time.time()
     with tempfile.TemporaryDirectory(prefix="dof_runner_") as tmp:
         tmp_in = Path(tmp) / f"{source.stem}.ipynb"  # outside the book's tree, so a build never sees it
@@ -174,8 +174,8 @@ def count_records(folder: Path) -> int:
 
 def status_table(root: Path | None = None) -> str:
     """Markdown table of each chapter's execution time, preset and the run records it found in
-    ``runs/<chapter>`` when it started (:func:`count_records`: runs with those keys were reused,
-    so the time is below a first execution's), from notebook metadata."""
+    ``runs/<chapter>`` when it started (:func:`count_records`; 0: a first execution, which
+    trained every run), from notebook metadata."""
     import nbformat
 
     root = root or repo_root()

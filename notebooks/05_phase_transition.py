@@ -77,6 +77,7 @@ from IPython.display import Markdown, display
 from dof_helpers import plotting, thresholds
 from dof_helpers.chapters import phase_claims as pc, phase_figures as figures, phase_scale
 from dof_helpers.chapters import phase_transition as ch05
+from dof_helpers.chapters.common import is_complete
 from dof_helpers.engine import curve_label, executor_from
 from dof_helpers.paths import repo_root, runs_dir
 
@@ -504,7 +505,7 @@ if paper_ready:
         p_levels = [lv for lv in (0.5, 0.6, 0.7, 0.8, 0.85, 0.9) if lv <= p_full[split] + 0.02]
         p_bands = ch05.d_star_bands(p_recs, split, p_levels, delta=p_setup.delta, n_boot=n_boot, band=d_star_band)
         print(f"d* for {split} accuracy at the paper's protocol [{d_star_band:.0%} bootstrap band over seeds]; "
-              f"the grid {'ends' if p_done['done'] >= p_done['expected'] else 'so far ends'} at d = "
+              f"the grid {'ends' if is_complete(p_done) else 'so far ends'} at d = "
               f"{max(r['d'] for r in p_recs)}")
         p_band_tables[split] = thresholds.d_star_band_table(p_bands, p_levels, d_max=max(r["d"] for r in p_recs))
         display(p_band_tables[split])
@@ -763,11 +764,7 @@ for split, c in big_claims.items():
           f"3 weak, below the {top}: {c['holds_3_beats_mid']}")
 
 # %% tags=["nbval-check-output", "hide-input"]
-def folder_complete(done):
-    return done["done"] >= done["expected"]
-
-
-if paper_ready and folder_complete(p_done):
+if paper_ready and is_complete(p_done):
     for name, c in shown_claims.items():
         if name.startswith("paper"):
             assert c["holds_1"] and c["holds_2"] and c["holds_3_beats_mid"], f"{name}: claims 1, 2, 3 (weak) should hold"
@@ -776,7 +773,7 @@ if paper_ready and folder_complete(p_done):
                   f"{longest} at {c['share_beats_mid']:.2f} of the levels")
 else:
     print("paper protocol: not complete; its claims are shown above, not asserted")
-if fast_ready and folder_complete(f_done):
+if fast_ready and is_complete(f_done):
     for split, table in comparisons.items():
         cells = phase_scale.differing_cells(table)
         assert cells["differ_bonferroni"] == 0, f"{split}: the bases differ at {cells['differ_bonferroni']} cells"
@@ -785,10 +782,10 @@ if fast_ready and folder_complete(f_done):
               f"Bonferroni; largest difference {cells['largest']:+.4f} < {basis_tolerance}")
 else:
     print("Fastfood sweep: not complete; the basis comparison is shown above, not asserted")
-if slow is not None and s_recs and folder_complete(s_done):
+if slow is not None and s_recs and is_complete(s_done):
     d_top = max(r["d"] for r in s_recs)
     at_top = lr_table[lr_table["d"] == d_top]
-    lr_col = next(c for c in lr_table.columns if " - " in c)
+    lr_col = phase_scale.differing_cells(lr_table)["column"]
     assert len(at_top) and (at_top[lr_col] > 0).all() and (at_top["Welch p"] < 0.05).all(), \
         f"at d = {d_top} the smaller learning rate should beat the paper's on every curve:\n{at_top}"
     print(f"d = {d_top:,}: {lr_col} = {', '.join(f'{v:+.3f}' for v in at_top[lr_col])} "

@@ -131,3 +131,10 @@ def test_differing_cells_counts_what_basis_summary_reports():
     assert empty["cells"] == 0 and empty["differ"] == 0 and math.isnan(empty["largest"])
     with pytest.raises(ValueError, match="alpha"):
         phase_scale.differing_cells(table, alpha=1.5)
+
+
+def test_is_complete_reads_a_completion_count():
+    from dof_helpers.chapters.common import is_complete
+    assert is_complete({"done": 520, "expected": 520}) and not is_complete({"done": 519, "expected": 520})
+    with pytest.raises(ValueError, match="done"):
+        is_complete({"expected": 3})

@@ -88,6 +88,15 @@ def write_json(path, payload: dict) -> None:
 STATES = ("running", "complete", "partial")
 
 
+def is_complete(done: dict) -> bool:
+    """Whether a completion count (``{"done": k, "expected": n, ...}``, as the chapters'
+    ``completion`` functions return it) has every run of its grid."""
+    missing = [k for k in ("done", "expected") if k not in done]
+    if missing:
+        raise ValueError(f"done={done!r} is not valid: a completion count needs the fields 'done' and 'expected'")
+    return done["done"] >= done["expected"]
+
+
 def utc_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 

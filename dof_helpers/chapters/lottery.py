@@ -29,7 +29,7 @@ from ..engine import (SweepConfig, add_executor_arguments, executor_from_args, r
                       run_sweep)
 from ..engine.methods import LOTTERY_SUBSPACES, PRUNING_METHODS, SUBSPACE_METHODS
 from ..validation import check_int
-from .common import STATES, DataSpec, chapter_parameters, utc_now, write_json
+from .common import STATES, DataSpec, chapter_parameters, is_complete, utc_now, write_json
 from .lottery_records import records_path, split_records, write_settings
 
 CHAPTER = "06_lottery"
@@ -240,7 +240,7 @@ def refresh_settings(path, p: dict, records_path, context, *, preset: str | None
     path = Path(path)
     info = json.loads(path.read_text()) if path.exists() else {}
     done = completion(p, load_records(records_path), context)
-    state = state or ("complete" if done["done"] >= done["expected"] else "partial")
+    state = state or ("complete" if is_complete(done) else "partial")
     check_choice("state", state, STATES)
     info.update(completion=done, state=state, updated_utc=utc_now())
     if state == "complete":

@@ -23,7 +23,8 @@ from pathlib import Path
 from ..engine import (SweepConfig, add_executor_arguments, executor_from_args, records_lock, refresh_or_read,
                       run_sweep)
 from ..validation import check_choice, check_float
-from .common import STATES, DataSpec, chapter_parameters, host_description, read_settings, utc_now, write_json
+from .common import (STATES, DataSpec, chapter_parameters, host_description, is_complete, read_settings, utc_now,
+                     write_json)
 
 CHAPTER = "05_phase_transition"
 #: file names inside a records folder
@@ -201,7 +202,7 @@ def refresh_settings(folder, state: str | None = None) -> dict:
     phase = Phase.from_dict(settings["phase"])
     records = load_records(folder / SWEEP_FILE)
     done = completion(phase, records)
-    state = state or ("complete" if done["done"] >= done["expected"] else "partial")
+    state = state or ("complete" if is_complete(done) else "partial")
     check_choice("state", state, STATES)
     settings.update(completion=done, wall_s_total=round(sum(r.get("wall_time", 0.0) for r in records), 1),
                     updated_utc=utc_now(), state=state)

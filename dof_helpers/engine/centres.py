@@ -11,9 +11,9 @@ from pathlib import Path
 
 from ..records import append_record, load_records
 from ..train import evaluate
+from . import platform
 from .keys import make_context, run_key
 from .lock import records_lock
-from .platform import platform_info
 from .state import SeedState
 from .sweep import check_records_file
 
@@ -49,6 +49,6 @@ def _run_centres(config, context, records_path) -> list[dict]:
             tel, tea = evaluate(context.model, w, data.x_test, data.y_test, config.eval_chunk, config.loss)
             append_record(records_path, dict(run, **context.identity, D=state.layout.D, train_loss=trl,
                                              train_acc=tra, test_loss=tel, test_acc=tea,
-                                             platform=platform_info()))
+                                             platform=platform.platform_info()))
     keys = set(keys)
     return [r for r in load_records(records_path) if r.get("key") in keys]
